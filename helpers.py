@@ -1,0 +1,336 @@
+"""Shared code for the mdn-tutorial notebooks: data, the true density, the MDN, its loss, sampling, training, plots.
+
+Conventions used everywhere below:
+- inputs and targets are float tensors of shape (N, 1): one row per example;
+- a mixture with K components is described by three (N, K) tensors: log_pi (log mixture weights),
+  sigma (standard deviations, > 0) and mu (means);
+- log densities for T targets per row have shape (N, T).
+"""
+
+import math
+import random
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+DATA_BOUND = 10.5  # x ~ Uniform(-DATA_BOUND, DATA_BOUND)
+NOISE_STD = 1.0  # y = true_function(x) + N(0, NOISE_STD^2)
+LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+# ----------------------------------------------------------------------------------------------
+# Set-up
+# ----------------------------------------------------------------------------------------------
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and PyTorch's random generators (CPU and all GPUs)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device() -> torch.device:
+    """Return the best available device: CUDA, then Apple MPS, then the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+# ----------------------------------------------------------------------------------------------
+# The toy problem
+# ----------------------------------------------------------------------------------------------
+
+
+def true_function(x: torch.Tensor) -> torch.Tensor:
+    """The noise-free curve of the toy problem, f(x) = 7 sin(0.75 x) + 0.5 x."""
+    return 7.0 * torch.sin(0.75 * x) + 0.5 * x
+
+
+def forward_data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw n points (x, y) of the forward problem, each of shape (n, 1), on the CPU."""
+    if not isinstance(n, int) or n <= 0:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    generator = torch.Generator().manual_seed(seed)
+    x = (torch.rand(n, 1, generator=generator) * 2 - 1) * DATA_BOUND
+    y = true_function(x) + NOISE_STD * torch.randn(n, 1, generator=generator)
+    return x, y
+
+
+def inverted_data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw n points of the inverted problem: returns (inputs, targets) = (y, x), each of shape (n, 1)."""
+    x, y = forward_data(n, seed)
+    return y, x
+
+
+# ----------------------------------------------------------------------------------------------
+# The true conditional density of the inverted problem, p(x | y)
+# ----------------------------------------------------------------------------------------------
+
+
+def _check_rows(inputs: torch.Tensor, targets: torch.Tensor) -> None:
+    """Raise a clear error unless inputs is (N, 1) and targets is (N, T)."""
+    if inputs.dim() != 2 or inputs.shape[1] != 1:
+        raise ValueError(f"inputs must have shape (N, 1), got {tuple(inputs.shape)}")
+    if targets.dim() != 2 or targets.shape[0] != inputs.shape[0]:
+        raise ValueError(
+            f"targets must have shape (N, T) with N = {inputs.shape[0]} rows like the inputs, "
+            f"got {tuple(targets.shape)}; reshape a vector of targets with .reshape(-1, 1)"
+        )
+
+
+def _true_log_normaliser(inputs: torch.Tensor, grid_size: int = 2001, chunk: int = 2048) -> torch.Tensor:
+    """log of the integral over |x| <= DATA_BOUND of N(y; f(x), 1) dx, for each y in inputs (N, 1), in float64."""
+    grid = torch.linspace(-DATA_BOUND, DATA_BOUND, grid_size, dtype=torch.float64)
+    log_weights = torch.full_like(grid, grid[1] - grid[0])  # trapezoid rule: half weight at both ends
+    log_weights[0] = log_weights[-1] = log_weights[0] / 2
+    log_weights = log_weights.log() - math.log(NOISE_STD) - LOG_SQRT_2PI  # and the Gaussian's constant
+    curve = true_function(grid)[None, :]
+    pieces = []
+    for rows in inputs.double().split(chunk):  # in chunks, so that 20 000 inputs never need a 20 000 x 2001 matrix
+        pieces.append(torch.logsumexp(-0.5 * ((rows - curve) / NOISE_STD) ** 2 + log_weights, dim=1, keepdim=True))
+    return torch.cat(pieces)
+
+
+def _normal_log_density(value: torch.Tensor, mean: torch.Tensor, std: float | torch.Tensor) -> torch.Tensor:
+    """log N(value; mean, std^2), broadcasting, computed in log space."""
+    std = torch.as_tensor(std, dtype=value.dtype, device=value.device)
+    return -0.5 * ((value - mean) / std) ** 2 - torch.log(std) - LOG_SQRT_2PI
+
+
+def true_conditional_log_density(inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Exact log p(x | y) of the inverted problem for inputs y (N, 1) and targets x (N, T), in float64 on the CPU."""
+    _check_rows(inputs, targets)
+    inputs, targets = inputs.detach().cpu().double(), targets.detach().cpu().double()
+    log_likelihood = _normal_log_density(inputs, true_function(targets), NOISE_STD)
+    log_density = log_likelihood - _true_log_normaliser(inputs)
+    return torch.where(targets.abs() <= DATA_BOUND, log_density, -math.inf)
+
+
+def true_conditional_mean(inputs: torch.Tensor, grid_size: int = 2001) -> torch.Tensor:
+    """E[x | y] of the inverted problem for inputs y (N, 1), by numerical integration; shape (N, 1), float64."""
+    grid = torch.linspace(-DATA_BOUND, DATA_BOUND, grid_size, dtype=torch.float64)
+    pieces = []
+    for rows in inputs.split(2048):
+        density = true_conditional_log_density(rows, grid.expand(rows.shape[0], -1)).exp()
+        pieces.append(torch.trapezoid(density * grid, grid, dim=1)[:, None])
+    return torch.cat(pieces)
+
+
+# ----------------------------------------------------------------------------------------------
+# Networks
+# ----------------------------------------------------------------------------------------------
+
+
+def mse_network(n_hidden: int = 20) -> nn.Sequential:
+    """The 1-n_hidden-1 tanh network of the MSE baseline."""
+    return nn.Sequential(nn.Linear(1, n_hidden), nn.Tanh(), nn.Linear(n_hidden, 1))
+
+
+class MixtureDensityNetwork(nn.Module):
+    """A 1-D MDN: a tanh hidden layer, then heads for log pi (log-softmax), sigma (exp) and mu (linear)."""
+
+    def __init__(self, n_components: int = 5, n_hidden: int = 20):
+        super().__init__()
+        if n_components <= 0 or n_hidden <= 0:
+            raise ValueError(f"n_components and n_hidden must be positive, got {n_components}, {n_hidden}")
+        self.hidden = nn.Sequential(nn.Linear(1, n_hidden), nn.Tanh())
+        self.pi_head = nn.Linear(n_hidden, n_components)
+        self.sigma_head = nn.Linear(n_hidden, n_components)
+        self.mu_head = nn.Linear(n_hidden, n_components)
+        # Scaling between data units and the network's standardised units; identity until adapt_to_data.
+        self.register_buffer("input_mean", torch.zeros(()))
+        self.register_buffer("input_std", torch.ones(()))
+        self.register_buffer("target_mean", torch.zeros(()))
+        self.register_buffer("target_std", torch.ones(()))
+
+    def adapt_to_data(self, inputs: torch.Tensor, targets: torch.Tensor) -> "MixtureDensityNetwork":
+        """Standardise inputs and targets inside the model; start with means spread out and components narrow."""
+        _check_rows(inputs, targets)
+        self.input_mean.copy_(inputs.mean())
+        self.input_std.copy_(inputs.std())
+        self.target_mean.copy_(targets.mean())
+        self.target_std.copy_(targets.std())
+        n_components = self.mu_head.out_features
+        with torch.no_grad():
+            # Means start evenly spaced from -1.5 to 1.5 target standard deviations, not on top of each other,
+            # and every sigma near exp(-1) = 0.37 standard deviations, so that no single component covers all data.
+            self.mu_head.bias.copy_(torch.linspace(-1.5, 1.5, n_components))
+            self.mu_head.weight.mul_(0.1)
+            self.sigma_head.bias.fill_(-1.0)
+        return self
+
+    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Map inputs (N, 1) to the mixture parameters (log_pi, sigma, mu), each (N, K), in data units."""
+        if inputs.dim() != 2 or inputs.shape[1] != 1:
+            raise ValueError(f"inputs must have shape (N, 1), got {tuple(inputs.shape)}")
+        hidden = self.hidden((inputs - self.input_mean) / self.input_std)
+        log_pi = torch.log_softmax(self.pi_head(hidden), dim=1)
+        sigma = torch.exp(self.sigma_head(hidden)) * self.target_std
+        mu = self.mu_head(hidden) * self.target_std + self.target_mean
+        return log_pi, sigma, mu
+
+
+# ----------------------------------------------------------------------------------------------
+# The mixture: log density, loss, sampling
+# ----------------------------------------------------------------------------------------------
+
+
+def check_mixture(log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor) -> None:
+    """Raise a clear error unless log_pi, sigma, mu are (N, K), sigma > 0 and each row of pi sums to 1."""
+    if log_pi.dim() != 2 or log_pi.shape != sigma.shape or log_pi.shape != mu.shape:
+        raise ValueError(
+            "log_pi, sigma and mu must all have the same shape (N, K), got "
+            f"{tuple(log_pi.shape)}, {tuple(sigma.shape)}, {tuple(mu.shape)}"
+        )
+    if not bool((sigma > 0).all()):
+        raise ValueError("every sigma must be positive; got a sigma <= 0 (or NaN)")
+    total = torch.logsumexp(log_pi.detach(), dim=1)
+    if not bool((total.abs() < 1e-3).all()):
+        raise ValueError(
+            "the mixture weights pi = exp(log_pi) must sum to 1 in every row; "
+            "pass log_softmax(logits), not raw logits or log of unnormalised weights"
+        )
+
+
+def mixture_log_density(
+    log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
+    """log p(target | mixture) for targets (N, T), each row against its own mixture; log space throughout, (N, T)."""
+    check_mixture(log_pi, sigma, mu)
+    if targets.dim() != 2 or targets.shape[0] != log_pi.shape[0]:
+        raise ValueError(
+            f"targets must have shape (N, T) with N = {log_pi.shape[0]} rows like the mixture parameters, "
+            f"got {tuple(targets.shape)}; a (N,) vector would broadcast silently, use .reshape(-1, 1)"
+        )
+    # (N, T, 1) against (N, 1, K): the Gaussian log density of every target under every component.
+    component_log_density = _normal_log_density(targets[:, :, None], mu[:, None, :], sigma[:, None, :])
+    return torch.logsumexp(log_pi[:, None, :] + component_log_density, dim=2)
+
+
+def mixture_nll(log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean negative log-likelihood of targets (N, 1) under the mixtures, computed in log space."""
+    if targets.dim() != 2 or targets.shape[1] != 1:
+        raise ValueError(
+            f"targets must have shape (N, 1), got {tuple(targets.shape)}; "
+            "a (N,) vector would broadcast against (N, K) parameters silently, use .reshape(-1, 1)"
+        )
+    return -mixture_log_density(log_pi, sigma, mu, targets).mean()
+
+
+def mixture_distribution(
+    log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor
+) -> torch.distributions.MixtureSameFamily:
+    """The same mixture as a torch.distributions object (batch shape (N,), scalar events)."""
+    check_mixture(log_pi, sigma, mu)
+    return torch.distributions.MixtureSameFamily(
+        torch.distributions.Categorical(logits=log_pi), torch.distributions.Normal(mu, sigma)
+    )
+
+
+def gumbel_max_choice(log_pi: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Pick one component per row with probability pi: argmax of log_pi + Gumbel noise; shape (N,)."""
+    uniform = torch.rand(log_pi.shape, generator=generator).to(log_pi.device)
+    gumbel = -torch.log(-torch.log(uniform.clamp_min(torch.finfo(uniform.dtype).tiny)))
+    return torch.argmax(log_pi + gumbel, dim=1)
+
+
+def sample_mixture(
+    log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Draw one sample per row: a component by the Gumbel-max trick, then mu + sigma * N(0, 1); shape (N, 1)."""
+    check_mixture(log_pi, sigma, mu)
+    component = gumbel_max_choice(log_pi, generator)[:, None]
+    noise = torch.randn(component.shape, generator=generator).to(mu.device)
+    return mu.gather(1, component) + sigma.gather(1, component) * noise
+
+
+# ----------------------------------------------------------------------------------------------
+# Training
+# ----------------------------------------------------------------------------------------------
+
+
+def train(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    loss_fn,
+    optimizer: torch.optim.Optimizer,
+    epochs: int,
+    batch_size: int | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> list[float]:
+    """Train model on (inputs, targets) with loss_fn(model(inputs), targets); return the mean loss of every epoch."""
+    _check_rows(inputs, targets)
+    if epochs <= 0:
+        raise ValueError(f"epochs must be positive, got {epochs}")
+    device = next(model.parameters()).device
+    inputs, targets = inputs.to(device), targets.to(device)
+    n = inputs.shape[0]
+    batch_size = n if batch_size is None else batch_size
+    shuffle = torch.Generator().manual_seed(seed)
+    history = []
+    bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress, mininterval=1.0)
+    for epoch in bar:
+        order = torch.randperm(n, generator=shuffle).to(device) if batch_size < n else None
+        epoch_loss = torch.zeros((), device=device)
+        for start in range(0, n, batch_size):
+            rows = order[start : start + batch_size] if order is not None else slice(None)
+            loss = loss_fn(model(inputs[rows]), targets[rows])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            epoch_loss += loss.detach() * (min(start + batch_size, n) - start)
+        if scheduler is not None:
+            scheduler.step()
+        history.append((epoch_loss / n).item())
+        bar.set_postfix(loss=f"{history[-1]:.4f}", refresh=False)
+    return history
+
+
+def mdn_loss(outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], targets: torch.Tensor) -> torch.Tensor:
+    """The MDN's loss for train(): mixture_nll of the model's (log_pi, sigma, mu) against targets (N, 1)."""
+    return mixture_nll(*outputs, targets)
+
+
+def train_mixture_density_network(
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    n_components: int = 5,
+    epochs: int = 300,
+    seed: int = 0,
+    progress: bool = True,
+) -> tuple[MixtureDensityNetwork, list[float]]:
+    """Notebook 03's recipe: adapted MDN, Adam (lr 0.02, cosine decay), batches of 500; returns (model, history)."""
+    seed_everything(seed)
+    model = MixtureDensityNetwork(n_components).adapt_to_data(inputs, targets).to(pick_device())
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    history = train(model, inputs, targets, mdn_loss, optimizer, epochs, 500, scheduler, seed, progress)
+    return model, history
+
+
+# ----------------------------------------------------------------------------------------------
+# Plots
+# ----------------------------------------------------------------------------------------------
+
+
+def plot_data(ax: plt.Axes, inputs: torch.Tensor, targets: torch.Tensor, label: str = "data") -> None:
+    """Scatter (inputs, targets) lightly on ax."""
+    ax.scatter(inputs.cpu().numpy(), targets.cpu().numpy(), s=4, alpha=0.25, color="tab:gray", label=label)
+
+
+def plot_loss_curve(history: list[float], title: str, ylabel: str) -> plt.Figure:
+    """Plot a training loss history against the epoch."""
+    figure, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(range(1, len(history) + 1), history, label="training loss")
+    ax.set(title=title, xlabel="epoch", ylabel=ylabel)
+    ax.legend()
+    return figure
