@@ -206,7 +206,7 @@ def mixture_log_density(
     if targets.dim() != 2 or targets.shape[0] != log_pi.shape[0]:
         raise ValueError(
             f"targets must have shape (N, T) with N = {log_pi.shape[0]} rows like the mixture parameters, "
-            f"got {tuple(targets.shape)}; a (N,) vector would broadcast silently, use .reshape(-1, 1)"
+            f"got {tuple(targets.shape)}; reshape a vector of targets with .reshape(-1, 1)"
         )
     # (N, T, 1) against (N, 1, K): the Gaussian log density of every target under every component.
     component_log_density = _normal_log_density(targets[:, :, None], mu[:, None, :], sigma[:, None, :])
@@ -218,7 +218,7 @@ def mixture_nll(log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor, tar
     if targets.dim() != 2 or targets.shape[1] != 1:
         raise ValueError(
             f"targets must have shape (N, 1), got {tuple(targets.shape)}; "
-            "a (N,) vector would broadcast against (N, K) parameters silently, use .reshape(-1, 1)"
+            "reshape a vector of targets with .reshape(-1, 1)"
         )
     return -mixture_log_density(log_pi, sigma, mu, targets).mean()
 

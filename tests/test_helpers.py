@@ -1,0 +1,221 @@
+"""Unit tests of helpers.py: the loss, the sampler, the true density, shapes, errors and reproducibility."""
+
+import math
+
+import pytest
+import torch
+
+from helpers import (
+    MixtureDensityNetwork,
+    forward_data,
+    gumbel_max_choice,
+    inverted_data,
+    mixture_distribution,
+    mixture_log_density,
+    mixture_nll,
+    mse_network,
+    pick_device,
+    sample_mixture,
+    train,
+    train_mixture_density_network,
+    true_conditional_log_density,
+    true_conditional_mean,
+)
+
+
+def random_mixture(n_rows=500, n_components=5, dtype=torch.float64, seed=0):
+    """A random batch of valid mixtures (log_pi, sigma, mu) and targets (N, 1)."""
+    generator = torch.Generator().manual_seed(seed)
+    log_pi = torch.log_softmax(torch.randn(n_rows, n_components, generator=generator, dtype=dtype), dim=1)
+    sigma = torch.exp(torch.randn(n_rows, n_components, generator=generator, dtype=dtype))
+    mu = 3 * torch.randn(n_rows, n_components, generator=generator, dtype=dtype)
+    targets = 3 * torch.randn(n_rows, 1, generator=generator, dtype=dtype)
+    return log_pi, sigma, mu, targets
+
+
+# ---- the loss ---------------------------------------------------------------------------------
+
+
+def test_mixture_nll_matches_torch_distributions():
+    log_pi, sigma, mu, targets = random_mixture()
+    reference = -mixture_distribution(log_pi, sigma, mu).log_prob(targets[:, 0]).mean()
+    assert torch.allclose(mixture_nll(log_pi, sigma, mu, targets), reference, rtol=1e-12)
+
+
+def test_mixture_log_density_matches_a_direct_float64_computation():
+    log_pi, sigma, mu, targets = random_mixture()
+    density = (log_pi.exp() * torch.exp(-0.5 * ((targets - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))).sum(1)
+    assert torch.allclose(mixture_log_density(log_pi, sigma, mu, targets)[:, 0], density.log(), rtol=1e-12)
+
+
+def test_mixture_log_density_takes_several_targets_per_row():
+    log_pi, sigma, mu, targets = random_mixture(n_rows=7)
+    grid = torch.linspace(-5, 5, 11, dtype=torch.float64).expand(7, -1)
+    columns = torch.stack([mixture_log_density(log_pi, sigma, mu, grid[:, [j]])[:, 0] for j in range(11)], dim=1)
+    assert torch.allclose(mixture_log_density(log_pi, sigma, mu, grid), columns)
+
+
+def test_loss_and_gradients_stay_finite_for_targets_far_from_every_component():
+    log_pi, sigma, mu, _ = random_mixture(n_rows=8, dtype=torch.float32)
+    sigma = torch.ones_like(sigma, requires_grad=True)
+    mu = mu.clone().requires_grad_(True)
+    targets = torch.full((8, 1), 1e4)  # 1e4 sigma from every mean: every density underflows in float32
+    loss = mixture_nll(log_pi, sigma, mu, targets)
+    loss.backward()
+    assert torch.isfinite(loss) and loss.item() > 1e7
+    assert torch.isfinite(mu.grad).all() and torch.isfinite(sigma.grad).all()
+
+
+def test_model_gradients_stay_finite_for_far_targets():
+    model = MixtureDensityNetwork()
+    loss = mixture_nll(*model(torch.zeros(4, 1)), torch.full((4, 1), 1e4))
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert all(torch.isfinite(parameter.grad).all() for parameter in model.parameters())
+
+
+# ---- sampling ---------------------------------------------------------------------------------
+
+
+def test_gumbel_max_frequencies_match_pi():
+    pi = torch.tensor([0.6, 0.2, 0.1, 0.06, 0.04], dtype=torch.float64)
+    n = 100_000
+    choices = gumbel_max_choice(pi.log().expand(n, -1), torch.Generator().manual_seed(0))
+    frequencies = torch.bincount(choices, minlength=5).double() / n
+    assert ((frequencies - pi).abs() / torch.sqrt(pi * (1 - pi) / n)).max() < 5
+
+
+def test_gumbel_max_never_picks_a_component_of_zero_weight():
+    log_pi = torch.log(torch.tensor([[0.5, 0.0, 0.5]])).expand(10_000, -1)
+    assert not (gumbel_max_choice(log_pi, torch.Generator().manual_seed(0)) == 1).any()
+
+
+def test_samples_have_the_mixture_mean_and_variance():
+    log_pi = torch.log(torch.tensor([[0.3, 0.7]], dtype=torch.float64)).expand(200_000, -1)
+    sigma = torch.tensor([[1.0, 0.5]], dtype=torch.float64).expand(200_000, -1)
+    mu = torch.tensor([[-4.0, 2.0]], dtype=torch.float64).expand(200_000, -1)
+    samples = sample_mixture(log_pi, sigma, mu, torch.Generator().manual_seed(0))
+    mean = 0.3 * -4.0 + 0.7 * 2.0
+    variance = 0.3 * (1.0 + 16.0) + 0.7 * (0.25 + 4.0) - mean**2
+    assert samples.shape == (200_000, 1)
+    assert abs(samples.mean().item() - mean) < 5 * math.sqrt(variance / 200_000)
+    assert abs(samples.var().item() / variance - 1) < 0.02
+
+
+# ---- the toy problem and its true density -----------------------------------------------------
+
+
+def test_data_shapes_range_and_roles():
+    x, y = forward_data(100, seed=0)
+    inputs, targets = inverted_data(100, seed=0)
+    assert x.shape == y.shape == (100, 1)
+    assert x.abs().max() <= 10.5
+    assert torch.equal(inputs, y) and torch.equal(targets, x)
+
+
+def test_true_conditional_density_integrates_to_one():
+    grid = torch.linspace(-10.5, 10.5, 20_001, dtype=torch.float64)
+    inputs = torch.tensor([[-12.0], [-3.0], [0.0], [2.5], [11.0]])
+    density = true_conditional_log_density(inputs, grid.expand(5, -1)).exp()
+    assert torch.allclose(torch.trapezoid(density, grid, dim=1), torch.ones(5, dtype=torch.float64), atol=1e-5)
+
+
+def test_true_conditional_density_is_zero_outside_the_data_range():
+    assert true_conditional_log_density(torch.zeros(1, 1), torch.tensor([[11.0]])).item() == -math.inf
+
+
+def test_true_conditional_mean_is_odd_like_the_curve():
+    inputs = torch.tensor([[0.5], [3.0], [7.0]])
+    assert torch.allclose(true_conditional_mean(inputs), -true_conditional_mean(-inputs), atol=1e-9)
+
+
+def test_bayes_optimum_matches_the_spec():
+    inputs, targets = inverted_data(20_000, seed=123)
+    assert abs(-true_conditional_log_density(inputs, targets).mean().item() - 1.285) < 0.03
+
+
+# ---- shapes and clear errors ------------------------------------------------------------------
+
+
+def test_network_output_shapes():
+    log_pi, sigma, mu = MixtureDensityNetwork(n_components=3)(torch.zeros(6, 1))
+    assert log_pi.shape == sigma.shape == mu.shape == (6, 3)
+    assert torch.allclose(log_pi.exp().sum(dim=1), torch.ones(6))
+    assert mse_network()(torch.zeros(6, 1)).shape == (6, 1)
+
+
+def test_vector_targets_are_refused():
+    log_pi, sigma, mu, targets = random_mixture()
+    with pytest.raises(ValueError, match=r"shape \(N, 1\)"):
+        mixture_nll(log_pi, sigma, mu, targets[:, 0])
+
+
+def test_targets_with_the_wrong_number_of_rows_are_refused():
+    log_pi, sigma, mu, targets = random_mixture()
+    with pytest.raises(ValueError, match="rows"):
+        mixture_log_density(log_pi, sigma, mu, targets[:10])
+
+
+@pytest.mark.parametrize("bad_sigma", [0.0, -1.0, math.nan])
+def test_non_positive_sigma_is_refused(bad_sigma):
+    log_pi, sigma, mu, targets = random_mixture()
+    sigma[3, 2] = bad_sigma
+    with pytest.raises(ValueError, match="positive"):
+        mixture_nll(log_pi, sigma, mu, targets)
+
+
+def test_weights_that_do_not_sum_to_one_are_refused():
+    log_pi, sigma, mu, targets = random_mixture()
+    with pytest.raises(ValueError, match="sum to 1"):
+        mixture_nll(log_pi + 0.1, sigma, mu, targets)  # log of weights that sum to e^0.1
+    with pytest.raises(ValueError, match="sum to 1"):
+        sample_mixture(torch.zeros_like(log_pi), sigma, mu)  # raw logits instead of log_softmax
+
+
+def test_parameters_of_different_shapes_are_refused():
+    log_pi, sigma, mu, targets = random_mixture()
+    with pytest.raises(ValueError, match="same shape"):
+        mixture_nll(log_pi, sigma[:, :4], mu, targets)
+
+
+@pytest.mark.parametrize("n", [0, -5, 2.5])
+def test_bad_sample_counts_are_refused(n):
+    with pytest.raises(ValueError, match="positive integer"):
+        forward_data(n, seed=0)
+
+
+def test_network_refuses_vector_inputs():
+    with pytest.raises(ValueError, match=r"shape \(N, 1\)"):
+        MixtureDensityNetwork()(torch.zeros(6))
+
+
+# ---- training, devices and reproducibility ----------------------------------------------------
+
+
+def test_pick_device_prefers_an_accelerator():
+    device = pick_device()
+    if torch.cuda.is_available():
+        assert device.type == "cuda"
+    elif torch.backends.mps.is_available():
+        assert device.type == "mps"
+    else:
+        assert device.type == "cpu"
+
+
+def test_train_lowers_the_loss():
+    x, y = forward_data(200, seed=0)
+    torch.manual_seed(0)
+    network = mse_network()
+    history = train(network, x, y, torch.nn.functional.mse_loss, torch.optim.Adam(network.parameters(), lr=0.01),
+                    epochs=200, batch_size=50, progress=False)
+    assert len(history) == 200 and history[-1] < 0.5 * history[0]
+
+
+def test_same_seed_gives_the_same_data_and_the_same_model():
+    assert torch.equal(forward_data(50, seed=7)[0], forward_data(50, seed=7)[0])
+    assert not torch.equal(forward_data(50, seed=7)[0], forward_data(50, seed=8)[0])
+    inputs, targets = inverted_data(1000, seed=0)
+    first_model, first_history = train_mixture_density_network(inputs, targets, epochs=3, seed=0, progress=False)
+    second_model, second_history = train_mixture_density_network(inputs, targets, epochs=3, seed=0, progress=False)
+    assert first_history == second_history
+    assert all(torch.equal(a, b) for a, b in zip(first_model.state_dict().values(), second_model.state_dict().values()))
