@@ -271,6 +271,8 @@ def train(
     _check_rows(inputs, targets)
     if epochs <= 0:
         raise ValueError(f"epochs must be positive, got {epochs}")
+    if batch_size is not None and batch_size <= 0:
+        raise ValueError(f"batch_size must be positive (or None for full batches), got {batch_size}")
     device = next(model.parameters()).device
     inputs, targets = inputs.to(device), targets.to(device)
     n = inputs.shape[0]

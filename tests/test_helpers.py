@@ -219,3 +219,12 @@ def test_same_seed_gives_the_same_data_and_the_same_model():
     second_model, second_history = train_mixture_density_network(inputs, targets, epochs=3, seed=0, progress=False)
     assert first_history == second_history
     assert all(torch.equal(a, b) for a, b in zip(first_model.state_dict().values(), second_model.state_dict().values()))
+
+
+@pytest.mark.parametrize("settings", [{"epochs": 0}, {"epochs": 5, "batch_size": 0}])
+def test_train_refuses_bad_settings(settings):
+    x, y = forward_data(20, seed=0)
+    network = mse_network()
+    with pytest.raises(ValueError, match="positive"):
+        train(network, x, y, torch.nn.functional.mse_loss, torch.optim.Adam(network.parameters()), progress=False,
+              **settings)
