@@ -317,9 +317,9 @@ def train_mixture_density_network(
     """The series' recommended recipe (notebook 06): 2x32 tanh, adapted, fused Adam 0.02 with cosine decay, batches of 1000."""
     seed_everything(seed)
     model = MixtureDensityNetwork(n_components, n_hidden=32, n_layers=2).adapt_to_data(inputs, targets)
-    with torch.no_grad():  # first-layer tanh units 3x steeper than by default: pi can switch sharply from the start
-        model.hidden[0].weight.mul_(3.0)
-        model.hidden[0].bias.mul_(3.0)
+    with torch.no_grad():  # first-layer tanh units 4x steeper than by default: pi can switch sharply from the start
+        model.hidden[0].weight.mul_(4.0)
+        model.hidden[0].bias.mul_(4.0)
     model = model.to(pick_device())
     optimizer = torch.optim.Adam(model.parameters(), lr=0.02, fused=True)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
@@ -390,3 +390,13 @@ def plot_loss_curve(history: list[float], title: str, ylabel: str) -> plt.Figure
     ax.set(title=title, xlabel="epoch", ylabel=ylabel)
     ax.legend()
     return figure
+
+
+def plot_mixture_bands(ax: plt.Axes, model: MixtureDensityNetwork, input_grid: torch.Tensor, min_weight: float = 0.05) -> None:
+    """Draw each component's mean +- one sigma against the inputs, only where its weight exceeds min_weight."""
+    with torch.no_grad():
+        log_pi, sigma, mu = (parameter.cpu() for parameter in model(input_grid.to(model.target_std.device)))
+    for k in range(mu.shape[1]):
+        mean = torch.where(log_pi[:, k].exp() > min_weight, mu[:, k], math.nan)
+        ax.plot(input_grid[:, 0], mean, color=f"C{k}", linewidth=1.5, label=f"$\\mu_{{{k + 1}}} \\pm \\sigma_{{{k + 1}}}$")
+        ax.fill_between(input_grid[:, 0], mean - sigma[:, k], mean + sigma[:, k], color=f"C{k}", alpha=0.3)
