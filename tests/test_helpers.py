@@ -7,9 +7,13 @@ import torch
 
 from helpers import (
     MixtureDensityNetwork,
+    SeedEnsemble,
+    ensemble_nll,
     forward_data,
+    held_out_gap,
     gumbel_max_choice,
     inverted_data,
+    mdn_loss,
     mixture_distribution,
     mixture_log_density,
     mixture_nll,
@@ -228,3 +232,39 @@ def test_train_refuses_bad_settings(settings):
     with pytest.raises(ValueError, match="positive"):
         train(network, x, y, torch.nn.functional.mse_loss, torch.optim.Adam(network.parameters()), progress=False,
               **settings)
+
+
+def test_seed_ensemble_trains_each_seed_as_on_its_own():
+    inputs, targets = inverted_data(500, seed=0)
+
+    def fresh_models():
+        models = []
+        for seed in range(3):
+            torch.manual_seed(seed)
+            models.append(MixtureDensityNetwork(n_components=3, n_hidden=8, n_layers=2).adapt_to_data(inputs, targets))
+        return models
+
+    ensemble_models = fresh_models()
+    ensemble = SeedEnsemble(ensemble_models)
+    train(ensemble, inputs, targets, ensemble_nll, torch.optim.Adam(ensemble.parameters(), lr=0.01), epochs=5,
+          progress=False)
+    ensemble.unstack(ensemble_models)
+    for ensemble_model, alone in zip(ensemble_models, fresh_models()):
+        train(alone, inputs, targets, mdn_loss, torch.optim.Adam(alone.parameters(), lr=0.01), epochs=5, progress=False)
+        for a, b in zip(ensemble_model.state_dict().values(), alone.state_dict().values()):
+            assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_held_out_gap_matches_a_direct_computation():
+    inputs, targets = inverted_data(300, seed=0)
+    torch.manual_seed(0)
+    model = MixtureDensityNetwork().adapt_to_data(inputs, targets)
+    gap, standard_error = held_out_gap(model, inputs, targets)
+    with torch.no_grad():
+        direct = mixture_nll(*model(inputs), targets).item() + true_conditional_log_density(inputs, targets).mean().item()
+    assert abs(gap - direct) < 1e-5 and standard_error > 0
+
+
+def test_deeper_networks_keep_the_output_shapes():
+    log_pi, sigma, mu = MixtureDensityNetwork(n_components=4, n_hidden=16, n_layers=3)(torch.zeros(5, 1))
+    assert log_pi.shape == sigma.shape == mu.shape == (5, 4)
