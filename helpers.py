@@ -227,6 +227,14 @@ def mixture_nll(log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor, tar
     return -mixture_log_density(log_pi, sigma, mu, targets).mean()
 
 
+def density_then_log_nll(
+    log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor, targets: torch.Tensor
+) -> torch.Tensor:
+    """The original recipe's loss (densities, times pi, summed, then the log): kept only to show how it fails."""
+    densities = torch.exp(-0.5 * ((targets - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+    return -torch.log((log_pi.exp() * densities).sum(dim=1)).mean()
+
+
 def mixture_distribution(
     log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor
 ) -> torch.distributions.MixtureSameFamily:
