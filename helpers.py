@@ -2,9 +2,10 @@
 
 Conventions used everywhere below:
 - inputs and targets are float tensors of shape (N, 1): one row per example;
-- a mixture with K components is described by three (N, K) tensors: log_pi (log mixture weights),
-  sigma (standard deviations, > 0) and mu (means);
-- log densities for T targets per row have shape (N, T).
+- a mixture with K components is described by log_pi (N, K), the log mixture weights, and sigma and mu, the
+  standard deviations (> 0) and means: (N, K) for 1-D targets, (N, K, D) for D-dimensional ones (each component
+  a Gaussian with a diagonal covariance); the 1-D case is the D = 1 case of the same code;
+- log densities for T targets per row have shape (N, T); D-dimensional targets have shape (N, D).
 """
 
 import copy
@@ -75,9 +76,9 @@ def inverted_data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _check_rows(inputs: torch.Tensor, targets: torch.Tensor) -> None:
-    """Raise a clear error unless inputs is (N, 1) and targets is (N, T)."""
-    if inputs.dim() != 2 or inputs.shape[1] != 1:
-        raise ValueError(f"inputs must have shape (N, 1), got {tuple(inputs.shape)}")
+    """Raise a clear error unless inputs is (N, d) and targets is (N, T)."""
+    if inputs.dim() != 2:
+        raise ValueError(f"inputs must have shape (N, number of input features), got {tuple(inputs.shape)}")
     if targets.dim() != 2 or targets.shape[0] != inputs.shape[0]:
         raise ValueError(
             f"targets must have shape (N, T) with N = {inputs.shape[0]} rows like the inputs, "
@@ -107,6 +108,8 @@ def _normal_log_density(value: torch.Tensor, mean: torch.Tensor, std: float | to
 def true_conditional_log_density(inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Exact log p(x | y) of the inverted problem for inputs y (N, 1) and targets x (N, T), in float64 on the CPU."""
     _check_rows(inputs, targets)
+    if inputs.shape[1] != 1:
+        raise ValueError(f"inputs must have shape (N, 1), got {tuple(inputs.shape)}")
     inputs, targets = inputs.detach().cpu().double(), targets.detach().cpu().double()
     log_likelihood = _normal_log_density(inputs, true_function(targets), NOISE_STD)
     log_density = log_likelihood - _true_log_normaliser(inputs)
@@ -134,49 +137,56 @@ def mse_network(n_hidden: int = 20) -> nn.Sequential:
 
 
 class MixtureDensityNetwork(nn.Module):
-    """A 1-D MDN: n_layers tanh hidden layers, then heads for log pi (log-softmax), sigma (exp) and mu (linear)."""
+    """An MDN: n_layers tanh hidden layers, then heads for log pi (log-softmax), sigma (exp) and mu (linear)."""
 
-    def __init__(self, n_components: int = 5, n_hidden: int = 20, n_layers: int = 1):
+    def __init__(self, n_components: int = 5, n_hidden: int = 20, n_layers: int = 1, input_dim: int = 1,
+                 output_dim: int = 1):
         super().__init__()
-        if n_components <= 0 or n_hidden <= 0 or n_layers <= 0:
-            raise ValueError(f"n_components, n_hidden and n_layers must be positive, got {n_components}, {n_hidden}, {n_layers}")
-        layers = [nn.Linear(1, n_hidden), nn.Tanh()]
+        sizes = {"n_components": n_components, "n_hidden": n_hidden, "n_layers": n_layers, "input_dim": input_dim,
+                 "output_dim": output_dim}
+        if any(size <= 0 for size in sizes.values()):
+            raise ValueError(f"all sizes must be positive, got {sizes}")
+        self.n_components, self.output_dim = n_components, output_dim
+        layers = [nn.Linear(input_dim, n_hidden), nn.Tanh()]
         for _ in range(n_layers - 1):
             layers += [nn.Linear(n_hidden, n_hidden), nn.Tanh()]
         self.hidden = nn.Sequential(*layers)
         self.pi_head = nn.Linear(n_hidden, n_components)
-        self.sigma_head = nn.Linear(n_hidden, n_components)
-        self.mu_head = nn.Linear(n_hidden, n_components)
+        self.sigma_head = nn.Linear(n_hidden, n_components * output_dim)
+        self.mu_head = nn.Linear(n_hidden, n_components * output_dim)
         # Scaling between data units and the network's standardised units; identity until adapt_to_data.
-        self.register_buffer("input_mean", torch.zeros(()))
-        self.register_buffer("input_std", torch.ones(()))
-        self.register_buffer("target_mean", torch.zeros(()))
-        self.register_buffer("target_std", torch.ones(()))
+        self.register_buffer("input_mean", torch.zeros(input_dim))
+        self.register_buffer("input_std", torch.ones(input_dim))
+        self.register_buffer("target_mean", torch.zeros(output_dim))
+        self.register_buffer("target_std", torch.ones(output_dim))
 
     def adapt_to_data(self, inputs: torch.Tensor, targets: torch.Tensor) -> "MixtureDensityNetwork":
         """Standardise inputs and targets inside the model; start with means spread out and components narrow."""
         _check_rows(inputs, targets)
-        self.input_mean.copy_(inputs.mean())
-        self.input_std.copy_(inputs.std())
-        self.target_mean.copy_(targets.mean())
-        self.target_std.copy_(targets.std())
-        n_components = self.mu_head.out_features
+        self.input_mean.copy_(inputs.mean(dim=0))
+        self.input_std.copy_(inputs.std(dim=0))
+        self.target_mean.copy_(targets.mean(dim=0))
+        self.target_std.copy_(targets.std(dim=0))
         with torch.no_grad():
             # Means start evenly spaced from -1.5 to 1.5 target standard deviations, not on top of each other,
             # and every sigma near exp(-1) = 0.37 standard deviations, so that no single component covers all data.
-            self.mu_head.bias.copy_(torch.linspace(-1.5, 1.5, n_components))
+            spread = torch.linspace(-1.5, 1.5, self.n_components)[:, None].expand(-1, self.output_dim)
+            self.mu_head.bias.copy_(spread.reshape(-1))
             self.mu_head.weight.mul_(0.1)
             self.sigma_head.bias.fill_(-1.0)
         return self
 
     def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Map inputs (N, 1) to the mixture parameters (log_pi, sigma, mu), each (N, K), in data units."""
-        if inputs.dim() != 2 or inputs.shape[1] != 1:
-            raise ValueError(f"inputs must have shape (N, 1), got {tuple(inputs.shape)}")
+        """Map inputs (N, d) to (log_pi, sigma, mu) in data units: sigma and mu (N, K) if D = 1, else (N, K, D)."""
+        if inputs.dim() != 2 or inputs.shape[1] != self.input_mean.shape[0]:
+            raise ValueError(f"inputs must have shape (N, {self.input_mean.shape[0]}), got {tuple(inputs.shape)}")
         hidden = self.hidden((inputs - self.input_mean) / self.input_std)
         log_pi = torch.log_softmax(self.pi_head(hidden), dim=1)
-        sigma = torch.exp(self.sigma_head(hidden)) * self.target_std
-        mu = self.mu_head(hidden) * self.target_std + self.target_mean
+        shape = (inputs.shape[0], self.n_components, self.output_dim)
+        sigma = torch.exp(self.sigma_head(hidden)).view(shape) * self.target_std
+        mu = self.mu_head(hidden).view(shape) * self.target_std + self.target_mean
+        if self.output_dim == 1:
+            return log_pi, sigma[:, :, 0], mu[:, :, 0]  # 1-D targets: the (N, K) convention of the series
         return log_pi, sigma, mu
 
 
@@ -186,10 +196,10 @@ class MixtureDensityNetwork(nn.Module):
 
 
 def check_mixture(log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor) -> None:
-    """Raise a clear error unless log_pi, sigma, mu are (N, K), sigma > 0 and each row of pi sums to 1."""
-    if log_pi.dim() != 2 or log_pi.shape != sigma.shape or log_pi.shape != mu.shape:
+    """Raise a clear error unless log_pi is (N, K), sigma and mu (N, K) or (N, K, D), sigma > 0, pi sums to 1."""
+    if log_pi.dim() != 2 or sigma.shape != mu.shape or mu.dim() not in (2, 3) or mu.shape[:2] != log_pi.shape:
         raise ValueError(
-            "log_pi, sigma and mu must all have the same shape (N, K), got "
+            "log_pi must have shape (N, K) and sigma and mu the same shape (N, K) or (N, K, D), got "
             f"{tuple(log_pi.shape)}, {tuple(sigma.shape)}, {tuple(mu.shape)}"
         )
     if not bool((sigma > 0).all()):
@@ -205,21 +215,28 @@ def check_mixture(log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor) -
 def mixture_log_density(
     log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor, targets: torch.Tensor
 ) -> torch.Tensor:
-    """log p(target | mixture) for targets (N, T), each row against its own mixture; log space throughout, (N, T)."""
+    """log p(target | mixture), each row against its own mixture, in log space: 1-D targets (N, T) give (N, T),
+    D-dimensional targets (N, D) give (N, 1)."""
     check_mixture(log_pi, sigma, mu)
     if targets.dim() != 2 or targets.shape[0] != log_pi.shape[0]:
         raise ValueError(
             f"targets must have shape (N, T) with N = {log_pi.shape[0]} rows like the mixture parameters, "
             f"got {tuple(targets.shape)}; reshape a vector of targets with .reshape(-1, 1)"
         )
-    # (N, T, 1) against (N, 1, K): the Gaussian log density of every target under every component.
-    component_log_density = _normal_log_density(targets[:, :, None], mu[:, None, :], sigma[:, None, :])
+    if mu.dim() == 2:  # 1-D: T separate scalar targets per row, each a vector of length D = 1
+        target_vectors, mu, sigma = targets[:, :, None], mu[:, :, None], sigma[:, :, None]
+    elif targets.shape[1] == mu.shape[2]:  # D-dimensional: one target vector per row
+        target_vectors = targets[:, None, :]
+    else:
+        raise ValueError(f"targets must have shape (N, D) with D = {mu.shape[2]}, got {tuple(targets.shape)}")
+    # (N, T, 1, D) against (N, 1, K, D), summed over D (diagonal covariance): every target under every component.
+    component_log_density = _normal_log_density(target_vectors[:, :, None, :], mu[:, None], sigma[:, None]).sum(dim=3)
     return torch.logsumexp(log_pi[:, None, :] + component_log_density, dim=2)
 
 
 def mixture_nll(log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean negative log-likelihood of targets (N, 1) under the mixtures, computed in log space."""
-    if targets.dim() != 2 or targets.shape[1] != 1:
+    """Mean negative log-likelihood of targets, (N, 1) or (N, D), under the mixtures, computed in log space."""
+    if mu.dim() == 2 and (targets.dim() != 2 or targets.shape[1] != 1):
         raise ValueError(
             f"targets must have shape (N, 1), got {tuple(targets.shape)}; "
             "reshape a vector of targets with .reshape(-1, 1)"
@@ -238,11 +255,12 @@ def density_then_log_nll(
 def mixture_distribution(
     log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor
 ) -> torch.distributions.MixtureSameFamily:
-    """The same mixture as a torch.distributions object (batch shape (N,), scalar events)."""
+    """The same mixture as a torch.distributions object: batch shape (N,), events scalar (1-D) or of length D."""
     check_mixture(log_pi, sigma, mu)
-    return torch.distributions.MixtureSameFamily(
-        torch.distributions.Categorical(logits=log_pi), torch.distributions.Normal(mu, sigma)
-    )
+    components = torch.distributions.Normal(mu, sigma)
+    if mu.dim() == 3:  # a diagonal Gaussian over D dimensions per component
+        components = torch.distributions.Independent(components, 1)
+    return torch.distributions.MixtureSameFamily(torch.distributions.Categorical(logits=log_pi), components)
 
 
 def gumbel_max_choice(log_pi: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -255,11 +273,13 @@ def gumbel_max_choice(log_pi: torch.Tensor, generator: torch.Generator | None = 
 def sample_mixture(
     log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """Draw one sample per row: a component by the Gumbel-max trick, then mu + sigma * N(0, 1); shape (N, 1)."""
+    """Draw one sample per row: a component by the Gumbel-max trick, then mu + sigma * N(0, 1); shape (N, D)."""
     check_mixture(log_pi, sigma, mu)
-    component = gumbel_max_choice(log_pi, generator)[:, None]
-    noise = torch.randn(component.shape, generator=generator).to(mu.device)
-    return mu.gather(1, component) + sigma.gather(1, component) * noise
+    if mu.dim() == 2:  # 1-D: D = 1
+        mu, sigma = mu[:, :, None], sigma[:, :, None]
+    component = gumbel_max_choice(log_pi, generator)[:, None, None].expand(-1, 1, mu.shape[2])
+    noise = torch.randn((mu.shape[0], mu.shape[2]), generator=generator).to(mu.device)
+    return mu.gather(1, component)[:, 0] + sigma.gather(1, component)[:, 0] * noise
 
 
 # ----------------------------------------------------------------------------------------------
@@ -324,7 +344,8 @@ def train_mixture_density_network(
 ) -> tuple[MixtureDensityNetwork, list[float]]:
     """The series' recommended recipe (notebook 06): 2x32 tanh, adapted, fused Adam 0.02 with cosine decay, batches of 1000."""
     seed_everything(seed)
-    model = MixtureDensityNetwork(n_components, n_hidden=32, n_layers=2).adapt_to_data(inputs, targets)
+    model = MixtureDensityNetwork(n_components, n_hidden=32, n_layers=2, input_dim=inputs.shape[1],
+                                  output_dim=targets.shape[1]).adapt_to_data(inputs, targets)
     with torch.no_grad():  # first-layer tanh units 4x steeper than by default: pi can switch sharply from the start
         model.hidden[0].weight.mul_(4.0)
         model.hidden[0].bias.mul_(4.0)

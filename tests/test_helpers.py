@@ -268,3 +268,59 @@ def test_held_out_gap_matches_a_direct_computation():
 def test_deeper_networks_keep_the_output_shapes():
     log_pi, sigma, mu = MixtureDensityNetwork(n_components=4, n_hidden=16, n_layers=3)(torch.zeros(5, 1))
     assert log_pi.shape == sigma.shape == mu.shape == (5, 4)
+
+
+# ---- vector targets (diagonal Gaussians) ------------------------------------------------------
+
+
+def random_vector_mixture(n_rows=300, n_components=4, n_dims=3, seed=0):
+    """A random batch of D-dimensional mixtures (log_pi, sigma, mu) and targets (N, D), in float64."""
+    generator = torch.Generator().manual_seed(seed)
+    log_pi = torch.log_softmax(torch.randn(n_rows, n_components, generator=generator, dtype=torch.float64), dim=1)
+    sigma = torch.exp(torch.randn(n_rows, n_components, n_dims, generator=generator, dtype=torch.float64))
+    mu = torch.randn(n_rows, n_components, n_dims, generator=generator, dtype=torch.float64)
+    targets = torch.randn(n_rows, n_dims, generator=generator, dtype=torch.float64)
+    return log_pi, sigma, mu, targets
+
+
+def test_vector_log_density_matches_mixture_of_independent_normals():
+    log_pi, sigma, mu, targets = random_vector_mixture()
+    reference = torch.distributions.MixtureSameFamily(
+        torch.distributions.Categorical(logits=log_pi),
+        torch.distributions.Independent(torch.distributions.Normal(mu, sigma), 1),
+    ).log_prob(targets)
+    assert mixture_log_density(log_pi, sigma, mu, targets).shape == (300, 1)
+    assert torch.allclose(mixture_log_density(log_pi, sigma, mu, targets)[:, 0], reference, rtol=1e-12)
+    assert torch.allclose(mixture_nll(log_pi, sigma, mu, targets), -reference.mean(), rtol=1e-12)
+
+
+def test_one_dimensional_case_is_the_vector_code_with_d_equal_one():
+    log_pi, sigma, mu, targets = random_vector_mixture(n_dims=1)
+    vector = mixture_log_density(log_pi, sigma, mu, targets)
+    scalar = mixture_log_density(log_pi, sigma[:, :, 0], mu[:, :, 0], targets)
+    assert torch.allclose(vector, scalar, rtol=1e-12)
+
+
+def test_vector_samples_have_the_right_shape_and_moments():
+    n = 100_000
+    log_pi = torch.log(torch.tensor([[0.25, 0.75]], dtype=torch.float64)).expand(n, -1)
+    mu = torch.tensor([[[-2.0, 1.0], [2.0, 3.0]]], dtype=torch.float64).expand(n, -1, -1)
+    sigma = torch.tensor([[[0.5, 1.0], [1.0, 0.2]]], dtype=torch.float64).expand(n, -1, -1)
+    samples = sample_mixture(log_pi, sigma, mu, torch.Generator().manual_seed(0))
+    assert samples.shape == (n, 2)
+    expected_mean = torch.tensor([0.25 * -2.0 + 0.75 * 2.0, 0.25 * 1.0 + 0.75 * 3.0], dtype=torch.float64)
+    assert torch.allclose(samples.mean(dim=0), expected_mean, atol=0.02)
+
+
+def test_vector_targets_of_the_wrong_width_are_refused():
+    log_pi, sigma, mu, targets = random_vector_mixture(n_dims=3)
+    with pytest.raises(ValueError, match=r"shape \(N, D\) with D = 3"):
+        mixture_nll(log_pi, sigma, mu, targets[:, :2])
+
+
+def test_network_with_vector_inputs_and_targets():
+    model = MixtureDensityNetwork(n_components=4, n_hidden=16, input_dim=2, output_dim=3)
+    log_pi, sigma, mu = model(torch.zeros(5, 2))
+    assert log_pi.shape == (5, 4) and sigma.shape == mu.shape == (5, 4, 3)
+    with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
+        model(torch.zeros(5, 1))
