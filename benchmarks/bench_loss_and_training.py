@@ -1,11 +1,13 @@
 """Benchmark: the three mixture losses, and the series' recommended training recipe against the original one.
 
-Run from the repository root: python benchmarks/bench_loss_and_training.py
+Run from the repository root: python benchmarks/bench_loss_and_training.py [--loss-only]
 Everything runs on one CPU thread (as the spec's figures were measured), and every time is printed next to
-its ratio to the baseline measured in the same run: the density-then-log loss for the losses, the original
-recipe for training. Expect about two minutes.
+its ratio to the baseline measured in the same run: the density-then-log loss for the losses, the same log-space
+formula without any checks for the cost of helpers' checks, the original recipe for training. Expect about two
+minutes; --loss-only skips the training comparison and takes about half a minute.
 """
 
+import argparse
 import statistics
 import sys
 import time
@@ -18,6 +20,7 @@ from helpers import (  # noqa: E402
     MixtureDensityNetwork,
     density_then_log_nll,
     held_out_gap,
+    LOG_SQRT_2PI,
     inverted_data,
     mixture_nll,
     seed_everything,
@@ -36,20 +39,28 @@ def torch_distributions_nll(log_pi, sigma, mu, targets):
     return -mixture.log_prob(targets[:, 0]).mean()
 
 
-def time_forward_backward(loss_fn, n: int, repeats: int) -> float:
-    """Median seconds of one forward and backward pass of loss_fn on n random rows."""
+def unchecked_nll(log_pi, sigma, mu, targets):
+    """helpers.mixture_nll's log-space formula for (N, 1) targets, step for step, without any of its checks."""
+    targets, mu, sigma = targets[:, :, None, None], mu[:, None, :, None], sigma[:, None, :, None]
+    component_log_density = (-0.5 * ((targets - mu) / sigma) ** 2 - torch.log(sigma) - LOG_SQRT_2PI).sum(dim=3)
+    return -torch.logsumexp(log_pi[:, None, :] + component_log_density, dim=2).mean()
+
+
+def time_forward_backward(loss_fns: list, n: int, repeats: int) -> list[float]:
+    """Median seconds of one forward and backward pass of each loss_fn on n random rows, the runs interleaved."""
     generator = torch.Generator().manual_seed(0)
     logits = torch.randn(n, N_COMPONENTS, generator=generator, requires_grad=True)
     log_sigma = torch.randn(n, N_COMPONENTS, generator=generator, requires_grad=True)
     mu = torch.randn(n, N_COMPONENTS, generator=generator, requires_grad=True)
     targets = torch.randn(n, 1, generator=generator)
-    times = []
+    times = [[] for _ in loss_fns]
     for _ in range(repeats + 1):  # the first run warms up and is dropped
-        start = time.perf_counter()
-        loss = loss_fn(torch.log_softmax(logits, dim=1), log_sigma.exp(), mu, targets)
-        loss.backward()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times[1:])
+        for loss_fn, fn_times in zip(loss_fns, times):
+            start = time.perf_counter()
+            loss = loss_fn(torch.log_softmax(logits, dim=1), log_sigma.exp(), mu, targets)
+            loss.backward()
+            fn_times.append(time.perf_counter() - start)
+    return [statistics.median(fn_times[1:]) for fn_times in times]
 
 
 def original_recipe(seed: int) -> tuple[MixtureDensityNetwork, float]:
@@ -72,18 +83,28 @@ def recommended_recipe(seed: int) -> tuple[MixtureDensityNetwork, float]:
 
 
 def main() -> None:
-    """Run both benchmarks and print a table of times and ratios."""
+    """Run the benchmarks (the losses only with --loss-only) and print tables of times and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loss-only", action="store_true", help="time the losses only, not the training recipes")
+    arguments = parser.parse_args()
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, CPU, {torch.get_num_threads()} thread\n")
 
     print(f"Loss, forward + backward, K = {N_COMPONENTS} (median time; ratio to the density-then-log loss at the same N)")
     print(f"{'N':>9}  {'density-then-log':>18}  {'log space (helpers)':>26}  {'MixtureSameFamily':>26}")
     for n, repeats in [(1_000, 200), (100_000, 20), (1_000_000, 5)]:
-        naive = time_forward_backward(density_then_log_nll, n, repeats)
-        log_space = time_forward_backward(mixture_nll, n, repeats)
-        reference = time_forward_backward(torch_distributions_nll, n, repeats)
+        naive, log_space, reference = time_forward_backward(
+            [density_then_log_nll, mixture_nll, torch_distributions_nll], n, repeats)
         print(f"{n:>9,}  {naive * 1e3:>15.2f} ms  {log_space * 1e3:>15.2f} ms ({log_space / naive:4.2f}x)"
               f"  {reference * 1e3:>15.2f} ms ({reference / naive:4.2f}x)")
+
+    print(f"\nCost of helpers' checks: mixture_nll against the same formula unchecked, forward + backward, K = {N_COMPONENTS}")
+    print(f"{'N':>9}  {'unchecked':>12}  {'mixture_nll (checked)':>30}")
+    for n, repeats in [(1_000, 400), (100_000, 40), (1_000_000, 9)]:
+        unchecked, checked = time_forward_backward([unchecked_nll, mixture_nll], n, repeats)
+        print(f"{n:>9,}  {unchecked * 1e3:>9.2f} ms  {checked * 1e3:>18.2f} ms ({checked / unchecked:5.3f}x)")
+    if arguments.loss_only:
+        return
 
     print("\nTraining on the inverted problem: held-out gap to the Bayes optimum on 20 000 points (± one standard error)")
     test_inputs, test_targets = inverted_data(20_000, seed=1)
