@@ -193,6 +193,42 @@ def test_network_refuses_vector_inputs():
         MixtureDensityNetwork()(torch.zeros(6))
 
 
+# ---- bad data: a clear error, never a silent NaN -----------------------------------------------
+
+
+@pytest.mark.parametrize("bad_rows, listed", [([5], r"1 row \(row 5\)"), ([5, 17, 42], r"3 rows \(rows 5, 17, 42\)"),
+                                              (list(range(7)), r"7 rows \(rows 0, 1, 2, 3, 4, \.\.\.\)")])
+def test_nan_targets_are_refused_by_row(bad_rows, listed):
+    log_pi, sigma, mu, targets = random_mixture()
+    targets[bad_rows] = math.nan
+    with pytest.raises(ValueError, match=f"targets hold NaN or inf in {listed}: drop or fix those rows"):
+        mixture_nll(log_pi, sigma, mu, targets)
+
+
+@pytest.mark.parametrize("position, name, value", [(2, "the means mu", math.nan), (2, "the means mu", math.inf),
+                                                   (1, "the widths sigma", math.nan), (1, "the widths sigma", math.inf),
+                                                   (0, "the log weights log_pi", math.nan)])
+@pytest.mark.parametrize("in_loss", [True, False], ids=["mixture_nll", "sample_mixture"])
+def test_nan_or_inf_mixture_parameters_are_named(position, name, value, in_loss):
+    mixture = list(random_mixture())  # log_pi, sigma, mu, targets
+    mixture[position][4, 1] = value
+    with pytest.raises(ValueError, match=f"{name} hold NaN or inf in 1 row \\(row 4\\): .*lower the learning rate"):
+        mixture_nll(*mixture) if in_loss else sample_mixture(*mixture[:3])
+
+
+def test_a_weight_of_exactly_zero_is_still_accepted():
+    log_pi, sigma, mu, targets = random_mixture(n_components=3)
+    log_pi = torch.log(torch.tensor([[0.5, 0.0, 0.5]], dtype=torch.float64)).expand(len(targets), -1)
+    assert torch.isfinite(mixture_nll(log_pi, sigma, mu, targets))
+
+
+@pytest.mark.parametrize("loss", [mixture_nll, mixture_log_density])
+def test_an_empty_batch_is_refused(loss):
+    log_pi, sigma, mu, targets = random_mixture()
+    with pytest.raises(ValueError, match=r"no rows \(N = 0\)"):
+        loss(log_pi[:0], sigma[:0], mu[:0], targets[:0])
+
+
 # ---- training, devices and reproducibility ----------------------------------------------------
 
 
