@@ -181,6 +181,16 @@ class MixtureDensityNetwork(nn.Module):
     def adapt_to_data(self, inputs: torch.Tensor, targets: torch.Tensor) -> "MixtureDensityNetwork":
         """Standardise inputs and targets inside the model; start with means spread out and components narrow."""
         _check_rows(inputs, targets)
+        if inputs.shape[0] < 2:
+            raise ValueError(f"a standard deviation needs at least two rows; adapt_to_data got N = {inputs.shape[0]}")
+        for name, values in [("inputs", inputs), ("targets", targets)]:
+            _check_finite(name, values, DATA_ADVICE)
+            for column, std in enumerate(values.std(dim=0).tolist()):
+                if std == 0:
+                    raise ValueError(f"column {column} of {name} is constant: a constant feature carries no "
+                                     "information, so drop it (standardising it would divide by zero)")
+                if not math.isfinite(std):
+                    raise ValueError(f"column {column} of {name} has standard deviation {std}: rescale its values")
         self.input_mean.copy_(inputs.mean(dim=0))
         self.input_std.copy_(inputs.std(dim=0))
         self.target_mean.copy_(targets.mean(dim=0))

@@ -229,6 +229,27 @@ def test_an_empty_batch_is_refused(loss):
         loss(log_pi[:0], sigma[:0], mu[:0], targets[:0])
 
 
+def test_adapt_to_data_refuses_one_row():
+    with pytest.raises(ValueError, match="a standard deviation needs at least two rows"):
+        MixtureDensityNetwork().adapt_to_data(torch.zeros(1, 1), torch.zeros(1, 1))
+
+
+@pytest.mark.parametrize("which", ["inputs", "targets"])
+def test_adapt_to_data_refuses_a_constant_column(which):
+    data = {"inputs": torch.randn(50, 2), "targets": torch.randn(50, 3)}
+    data[which][:, 1] = 4.0
+    with pytest.raises(ValueError, match=f"column 1 of {which} is constant: a constant feature carries no information"):
+        MixtureDensityNetwork(input_dim=2, output_dim=3).adapt_to_data(data["inputs"], data["targets"])
+
+
+@pytest.mark.parametrize("which", ["inputs", "targets"])
+def test_adapt_to_data_refuses_nan_or_inf_rows(which):
+    data = {"inputs": torch.randn(50, 1), "targets": torch.randn(50, 1)}
+    data[which][7] = math.inf
+    with pytest.raises(ValueError, match=rf"{which} hold NaN or inf in 1 row \(row 7\)"):
+        MixtureDensityNetwork().adapt_to_data(data["inputs"], data["targets"])
+
+
 # ---- training, devices and reproducibility ----------------------------------------------------
 
 
