@@ -346,8 +346,12 @@ def train(
     seed: int = 0,
     progress: bool = True,
 ) -> list[float]:
-    """Train model on (inputs, targets) with loss_fn(model(inputs), targets); return the mean loss of every epoch."""
+    """Train model on (inputs, targets) with loss_fn; return the mean loss of every epoch (ValueError if not finite)."""
     _check_rows(inputs, targets)
+    if inputs.shape[0] == 0:
+        raise ValueError("inputs and targets have no rows (N = 0): there is nothing to train on")
+    _check_finite("inputs", inputs, DATA_ADVICE)
+    _check_finite("targets", targets, DATA_ADVICE)
     if epochs <= 0:
         raise ValueError(f"epochs must be positive, got {epochs}")
     if batch_size is not None and batch_size <= 0:
@@ -364,7 +368,11 @@ def train(
         epoch_loss = torch.zeros((), device=device)
         for start in range(0, n, batch_size):
             rows = order[start : start + batch_size] if order is not None else slice(None)
-            loss = loss_fn(model(inputs[rows]), targets[rows])
+            try:
+                loss = loss_fn(model(inputs[rows]), targets[rows])
+            except ValueError as error:  # e.g. a mixture gone NaN after too large a step: say when it happened
+                bar.close()
+                raise ValueError(f"epoch {epoch + 1}: {error}") from error
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -372,6 +380,14 @@ def train(
         if scheduler is not None:
             scheduler.step()
         history.append((epoch_loss / n).item())
+        if not math.isfinite(history[-1]):  # the data passed the checks above: the training itself went bad
+            bar.close()
+            raise ValueError(
+                f"the mean training loss of epoch {epoch + 1} is {history[-1]}, so training stopped. Likely causes: "
+                "a learning rate too large (try one ten times smaller); the density-then-log loss density_then_log_nll "
+                "underflowing (use the log-space mixture_nll, e.g. through mdn_loss); sigma collapsing towards 0 "
+                "(use more data, a smaller model or a floor under sigma); or bad data (look for outliers)"
+            )
         bar.set_postfix(loss=f"{history[-1]:.4f}", refresh=False)
     return history
 

@@ -8,6 +8,7 @@ import torch
 from helpers import (
     MixtureDensityNetwork,
     SeedEnsemble,
+    density_then_log_nll,
     ensemble_nll,
     forward_data,
     held_out_gap,
@@ -248,6 +249,61 @@ def test_adapt_to_data_refuses_nan_or_inf_rows(which):
     data[which][7] = math.inf
     with pytest.raises(ValueError, match=rf"{which} hold NaN or inf in 1 row \(row 7\)"):
         MixtureDensityNetwork().adapt_to_data(data["inputs"], data["targets"])
+
+
+def never_called(outputs, targets):
+    """A loss for train() that fails the test if training starts at all."""
+    raise AssertionError("train started on bad data")
+
+
+@pytest.mark.parametrize("which, value", [("inputs", math.inf), ("targets", math.nan)])
+def test_train_refuses_bad_data_before_it_starts(which, value):
+    data = {"inputs": torch.randn(20, 1), "targets": torch.randn(20, 1)}
+    data[which][3] = value
+    network = mse_network()
+    with pytest.raises(ValueError, match=rf"{which} hold NaN or inf in 1 row \(row 3\): drop or fix those rows"):
+        train(network, data["inputs"], data["targets"], never_called, torch.optim.Adam(network.parameters()),
+              epochs=5, progress=False)
+
+
+def test_train_refuses_no_rows():
+    network = mse_network()
+    with pytest.raises(ValueError, match=r"no rows \(N = 0\)"):
+        train(network, torch.zeros(0, 1), torch.zeros(0, 1), never_called, torch.optim.Adam(network.parameters()),
+              epochs=5, progress=False)
+
+
+def test_train_stops_at_the_first_epoch_whose_loss_is_not_finite():
+    x, y = forward_data(40, seed=0)
+    calls = []
+
+    def nan_from_epoch_3(outputs, targets):
+        calls.append(1)
+        loss = torch.nn.functional.mse_loss(outputs, targets)
+        return loss * math.nan if len(calls) >= 3 else loss
+
+    network = mse_network()
+    with pytest.raises(ValueError, match="epoch 3 is nan, so training stopped.*learning rate too large"):
+        train(network, x, y, nan_from_epoch_3, torch.optim.Adam(network.parameters()), epochs=10, progress=False)
+    assert len(calls) == 3  # full batches: one call per epoch, and none after the bad one
+
+
+def test_train_stops_when_the_density_then_log_loss_underflows():
+    inputs, targets = inverted_data(200, seed=0)
+    targets[0] = 60.0  # one data-entry error, 60 widths from every mean: its density underflows to 0 (notebook 06)
+    torch.manual_seed(0)
+    model = MixtureDensityNetwork()
+    with pytest.raises(ValueError, match="epoch 1 is inf.*density_then_log_nll"):
+        train(model, inputs, targets, lambda outputs, batch_targets: density_then_log_nll(*outputs, batch_targets),
+              torch.optim.Adam(model.parameters()), epochs=5, progress=False)
+
+
+def test_train_names_the_epoch_when_a_huge_learning_rate_breaks_the_mixture():
+    inputs, targets = inverted_data(200, seed=0)
+    torch.manual_seed(0)
+    model = MixtureDensityNetwork().adapt_to_data(inputs, targets)
+    with pytest.raises(ValueError, match=r"^epoch [2-9]: the .* hold NaN or inf .*lower the learning rate"):
+        train(model, inputs, targets, mdn_loss, torch.optim.SGD(model.parameters(), lr=1e4), epochs=10, progress=False)
 
 
 # ---- training, devices and reproducibility ----------------------------------------------------
