@@ -23,6 +23,12 @@ from tqdm import tqdm
 DATA_BOUND = 10.5  # x ~ Uniform(-DATA_BOUND, DATA_BOUND)
 NOISE_STD = 1.0  # y = true_function(x) + N(0, NOISE_STD^2)
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+DATA_ADVICE = "drop or fix those rows before training"
+MIXTURE_ADVICE = (
+    "every mixture parameter must be a number and every sigma positive and finite; from a network this usually "
+    "means training diverged: lower the learning rate, use the log-space loss mixture_nll, and check the inputs "
+    "and targets for NaN, inf or outliers"
+)
 
 # These models are tiny: one CPU thread trains them as fast as several on a quiet machine, and many times faster on a
 # busy one, where threads that wait for a core spin. Set the OMP_NUM_THREADS environment variable to choose otherwise.
@@ -91,6 +97,18 @@ def _check_rows(inputs: torch.Tensor, targets: torch.Tensor) -> None:
             f"targets must have shape (N, T) with N = {inputs.shape[0]} rows like the inputs, "
             f"got {tuple(targets.shape)}; reshape a vector of targets with .reshape(-1, 1)"
         )
+
+
+def _check_finite(name: str, values: torch.Tensor, advice: str) -> None:
+    """Raise a ValueError if values hold NaN or inf, saying name, in how many rows and the first few row indices."""
+    bad = ~torch.isfinite(values)
+    if not bool(bad.any()):
+        return
+    bad_rows = bad.reshape(values.shape[0], -1).any(dim=1)
+    count = int(bad_rows.sum())
+    listed = ", ".join(str(row) for row in bad_rows.nonzero()[:5, 0].tolist()) + (", ..." if count > 5 else "")
+    rows = "rows" if count > 1 else "row"
+    raise ValueError(f"{name} hold NaN or inf in {count} {rows} ({rows} {listed}): {advice}")
 
 
 def _true_log_normaliser(inputs: torch.Tensor, grid_size: int = 2001, chunk: int = 2048) -> torch.Tensor:
@@ -187,6 +205,16 @@ class MixtureDensityNetwork(nn.Module):
     def adapt_to_data(self, inputs: torch.Tensor, targets: torch.Tensor) -> "MixtureDensityNetwork":
         """Standardise inputs and targets inside the model; start with means spread out and components narrow."""
         _check_rows(inputs, targets)
+        if inputs.shape[0] < 2:
+            raise ValueError(f"a standard deviation needs at least two rows; adapt_to_data got N = {inputs.shape[0]}")
+        for name, values in [("inputs", inputs), ("targets", targets)]:
+            _check_finite(name, values, DATA_ADVICE)
+            for column, std in enumerate(values.std(dim=0).tolist()):
+                if std == 0:
+                    raise ValueError(f"column {column} of {name} is constant: a constant feature carries no "
+                                     "information, so drop it (standardising it would divide by zero)")
+                if not math.isfinite(std):
+                    raise ValueError(f"column {column} of {name} has standard deviation {std}: rescale its values")
         self.input_mean.copy_(inputs.mean(dim=0))
         self.input_std.copy_(inputs.std(dim=0))
         self.target_mean.copy_(targets.mean(dim=0))
@@ -219,15 +247,23 @@ class MixtureDensityNetwork(nn.Module):
 # ----------------------------------------------------------------------------------------------
 
 
-def check_mixture(log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor) -> None:
-    """Raise a clear error unless log_pi is (N, K), sigma and mu (N, K) or (N, K, D), sigma > 0, pi sums to 1."""
+def _check_mixture_shapes(log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor) -> None:
+    """Raise a clear error unless log_pi is (N, K) and sigma and mu are both (N, K) or both (N, K, D)."""
     if log_pi.dim() != 2 or sigma.shape != mu.shape or mu.dim() not in (2, 3) or mu.shape[:2] != log_pi.shape:
         raise ValueError(
             "log_pi must have shape (N, K) and sigma and mu the same shape (N, K) or (N, K, D), got "
             f"{tuple(log_pi.shape)}, {tuple(sigma.shape)}, {tuple(mu.shape)}"
         )
+
+
+def check_mixture(log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor) -> None:
+    """Raise a clear error unless the shapes fit, mu is finite, log_pi not NaN, 0 < sigma < inf and pi sums to 1."""
+    _check_mixture_shapes(log_pi, sigma, mu)
+    _check_finite("the means mu", mu, MIXTURE_ADVICE)
+    _check_finite("the log weights log_pi", log_pi.detach().clamp_min(-1.0), MIXTURE_ADVICE)  # -inf (pi = 0) is fine
+    _check_finite("the widths sigma", sigma, MIXTURE_ADVICE)
     if not bool((sigma > 0).all()):
-        raise ValueError("every sigma must be positive; got a sigma <= 0 (or NaN)")
+        raise ValueError("every sigma must be positive; got a sigma <= 0")
     total = torch.logsumexp(log_pi.detach(), dim=1)
     if not bool((total.abs() < 1e-3).all()):
         raise ValueError(
@@ -241,20 +277,31 @@ def mixture_log_density(
 ) -> torch.Tensor:
     """log p(target | mixture), each row against its own mixture, in log space: 1-D targets (N, T) give (N, T),
     D-dimensional targets (N, D) give (N, 1)."""
-    check_mixture(log_pi, sigma, mu)
+    _check_mixture_shapes(log_pi, sigma, mu)
     if targets.dim() != 2 or targets.shape[0] != log_pi.shape[0]:
         raise ValueError(
             f"targets must have shape (N, T) with N = {log_pi.shape[0]} rows like the mixture parameters, "
             f"got {tuple(targets.shape)}; reshape a vector of targets with .reshape(-1, 1)"
         )
+    if log_pi.shape[0] == 0:
+        raise ValueError("the batch has no rows (N = 0): the loss of an empty batch is undefined; pass at least 1 row")
     if mu.dim() == 2:  # 1-D: T separate scalar targets per row, each a vector of length D = 1
-        target_vectors, mu, sigma = targets[:, :, None], mu[:, :, None], sigma[:, :, None]
+        target_vectors, mu_vectors, sigma_vectors = targets[:, :, None], mu[:, :, None], sigma[:, :, None]
     elif targets.shape[1] == mu.shape[2]:  # D-dimensional: one target vector per row
-        target_vectors = targets[:, None, :]
+        target_vectors, mu_vectors, sigma_vectors = targets[:, None, :], mu, sigma
     else:
         raise ValueError(f"targets must have shape (N, D) with D = {mu.shape[2]}, got {tuple(targets.shape)}")
     # (N, T, 1, D) against (N, 1, K, D), summed over D (diagonal covariance): every target under every component.
-    component_log_density = _normal_log_density(target_vectors[:, :, None, :], mu[:, None], sigma[:, None]).sum(dim=3)
+    component_log_density = _normal_log_density(
+        target_vectors[:, :, None, :], mu_vectors[:, None], sigma_vectors[:, None]
+    ).sum(dim=3)
+    # One synchronisation per call, reusing the densities: NaN or inf in mu or targets, or sigma <= 0, NaN or inf, make
+    # their sum non-finite. Only if this or the sum of pi fails do the slower checks find and name the problem; if they
+    # find none (a target so far out that its density underflows), the result stands.
+    pi_total = log_pi.detach().exp().sum(dim=1)
+    if not bool(torch.isfinite(component_log_density.detach().sum()) & ((pi_total - 1).abs().max() < 1e-3)):
+        check_mixture(log_pi, sigma, mu)
+        _check_finite("targets", targets, DATA_ADVICE)
     return torch.logsumexp(log_pi[:, None, :] + component_log_density, dim=2)
 
 
@@ -329,8 +376,12 @@ def train(
     seed: int = 0,
     progress: bool = True,
 ) -> list[float]:
-    """Train model on (inputs, targets) with loss_fn(model(inputs), targets); return the mean loss of every epoch."""
+    """Train model on (inputs, targets) with loss_fn; return the mean loss of every epoch (ValueError if not finite)."""
     _check_rows(inputs, targets)
+    if inputs.shape[0] == 0:
+        raise ValueError("inputs and targets have no rows (N = 0): there is nothing to train on")
+    _check_finite("inputs", inputs, DATA_ADVICE)
+    _check_finite("targets", targets, DATA_ADVICE)
     if epochs <= 0:
         raise ValueError(f"epochs must be positive, got {epochs}")
     if batch_size is not None and batch_size <= 0:
@@ -347,7 +398,11 @@ def train(
         epoch_loss = torch.zeros((), device=device)
         for start in range(0, n, batch_size):
             rows = order[start : start + batch_size] if order is not None else slice(None)
-            loss = loss_fn(model(inputs[rows]), targets[rows])
+            try:
+                loss = loss_fn(model(inputs[rows]), targets[rows])
+            except ValueError as error:  # e.g. a mixture gone NaN after too large a step: say when it happened
+                bar.close()
+                raise ValueError(f"epoch {epoch + 1}: {error}") from error
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -355,6 +410,14 @@ def train(
         if scheduler is not None:
             scheduler.step()
         history.append((epoch_loss / n).item())
+        if not math.isfinite(history[-1]):  # the data passed the checks above: the training itself went bad
+            bar.close()
+            raise ValueError(
+                f"the mean training loss of epoch {epoch + 1} is {history[-1]}, so training stopped. Likely causes: "
+                "a learning rate too large (try one ten times smaller); the density-then-log loss density_then_log_nll "
+                "underflowing (use the log-space mixture_nll, e.g. through mdn_loss); sigma collapsing towards 0 "
+                "(use more data, a smaller model or a floor under sigma); or bad data (look for outliers)"
+            )
         bar.set_postfix(loss=f"{history[-1]:.4f}", refresh=False)
     return history
 

@@ -8,6 +8,7 @@ import torch
 from helpers import (
     MixtureDensityNetwork,
     SeedEnsemble,
+    density_then_log_nll,
     ensemble_nll,
     forward_data,
     held_out_gap,
@@ -191,6 +192,118 @@ def test_bad_sample_counts_are_refused(n):
 def test_network_refuses_vector_inputs():
     with pytest.raises(ValueError, match=r"shape \(N, 1\)"):
         MixtureDensityNetwork()(torch.zeros(6))
+
+
+# ---- bad data: a clear error, never a silent NaN -----------------------------------------------
+
+
+@pytest.mark.parametrize("bad_rows, listed", [([5], r"1 row \(row 5\)"), ([5, 17, 42], r"3 rows \(rows 5, 17, 42\)"),
+                                              (list(range(7)), r"7 rows \(rows 0, 1, 2, 3, 4, \.\.\.\)")])
+def test_nan_targets_are_refused_by_row(bad_rows, listed):
+    log_pi, sigma, mu, targets = random_mixture()
+    targets[bad_rows] = math.nan
+    with pytest.raises(ValueError, match=f"targets hold NaN or inf in {listed}: drop or fix those rows"):
+        mixture_nll(log_pi, sigma, mu, targets)
+
+
+@pytest.mark.parametrize("position, name, value", [(2, "the means mu", math.nan), (2, "the means mu", math.inf),
+                                                   (1, "the widths sigma", math.nan), (1, "the widths sigma", math.inf),
+                                                   (0, "the log weights log_pi", math.nan)])
+@pytest.mark.parametrize("in_loss", [True, False], ids=["mixture_nll", "sample_mixture"])
+def test_nan_or_inf_mixture_parameters_are_named(position, name, value, in_loss):
+    mixture = list(random_mixture())  # log_pi, sigma, mu, targets
+    mixture[position][4, 1] = value
+    with pytest.raises(ValueError, match=f"{name} hold NaN or inf in 1 row \\(row 4\\): .*lower the learning rate"):
+        mixture_nll(*mixture) if in_loss else sample_mixture(*mixture[:3])
+
+
+def test_a_weight_of_exactly_zero_is_still_accepted():
+    log_pi, sigma, mu, targets = random_mixture(n_components=3)
+    log_pi = torch.log(torch.tensor([[0.5, 0.0, 0.5]], dtype=torch.float64)).expand(len(targets), -1)
+    assert torch.isfinite(mixture_nll(log_pi, sigma, mu, targets))
+
+
+@pytest.mark.parametrize("loss", [mixture_nll, mixture_log_density])
+def test_an_empty_batch_is_refused(loss):
+    log_pi, sigma, mu, targets = random_mixture()
+    with pytest.raises(ValueError, match=r"no rows \(N = 0\)"):
+        loss(log_pi[:0], sigma[:0], mu[:0], targets[:0])
+
+
+def test_adapt_to_data_refuses_one_row():
+    with pytest.raises(ValueError, match="a standard deviation needs at least two rows"):
+        MixtureDensityNetwork().adapt_to_data(torch.zeros(1, 1), torch.zeros(1, 1))
+
+
+@pytest.mark.parametrize("which", ["inputs", "targets"])
+def test_adapt_to_data_refuses_a_constant_column(which):
+    data = {"inputs": torch.randn(50, 2), "targets": torch.randn(50, 3)}
+    data[which][:, 1] = 4.0
+    with pytest.raises(ValueError, match=f"column 1 of {which} is constant: a constant feature carries no information"):
+        MixtureDensityNetwork(input_dim=2, output_dim=3).adapt_to_data(data["inputs"], data["targets"])
+
+
+@pytest.mark.parametrize("which", ["inputs", "targets"])
+def test_adapt_to_data_refuses_nan_or_inf_rows(which):
+    data = {"inputs": torch.randn(50, 1), "targets": torch.randn(50, 1)}
+    data[which][7] = math.inf
+    with pytest.raises(ValueError, match=rf"{which} hold NaN or inf in 1 row \(row 7\)"):
+        MixtureDensityNetwork().adapt_to_data(data["inputs"], data["targets"])
+
+
+def never_called(outputs, targets):
+    """A loss for train() that fails the test if training starts at all."""
+    raise AssertionError("train started on bad data")
+
+
+@pytest.mark.parametrize("which, value", [("inputs", math.inf), ("targets", math.nan)])
+def test_train_refuses_bad_data_before_it_starts(which, value):
+    data = {"inputs": torch.randn(20, 1), "targets": torch.randn(20, 1)}
+    data[which][3] = value
+    network = mse_network()
+    with pytest.raises(ValueError, match=rf"{which} hold NaN or inf in 1 row \(row 3\): drop or fix those rows"):
+        train(network, data["inputs"], data["targets"], never_called, torch.optim.Adam(network.parameters()),
+              epochs=5, progress=False)
+
+
+def test_train_refuses_no_rows():
+    network = mse_network()
+    with pytest.raises(ValueError, match=r"no rows \(N = 0\)"):
+        train(network, torch.zeros(0, 1), torch.zeros(0, 1), never_called, torch.optim.Adam(network.parameters()),
+              epochs=5, progress=False)
+
+
+def test_train_stops_at_the_first_epoch_whose_loss_is_not_finite():
+    x, y = forward_data(40, seed=0)
+    calls = []
+
+    def nan_from_epoch_3(outputs, targets):
+        calls.append(1)
+        loss = torch.nn.functional.mse_loss(outputs, targets)
+        return loss * math.nan if len(calls) >= 3 else loss
+
+    network = mse_network()
+    with pytest.raises(ValueError, match="epoch 3 is nan, so training stopped.*learning rate too large"):
+        train(network, x, y, nan_from_epoch_3, torch.optim.Adam(network.parameters()), epochs=10, progress=False)
+    assert len(calls) == 3  # full batches: one call per epoch, and none after the bad one
+
+
+def test_train_stops_when_the_density_then_log_loss_underflows():
+    inputs, targets = inverted_data(200, seed=0)
+    targets[0] = 60.0  # one data-entry error, 60 widths from every mean: its density underflows to 0 (notebook 06)
+    torch.manual_seed(0)
+    model = MixtureDensityNetwork()
+    with pytest.raises(ValueError, match="epoch 1 is inf.*density_then_log_nll"):
+        train(model, inputs, targets, lambda outputs, batch_targets: density_then_log_nll(*outputs, batch_targets),
+              torch.optim.Adam(model.parameters()), epochs=5, progress=False)
+
+
+def test_train_names_the_epoch_when_a_huge_learning_rate_breaks_the_mixture():
+    inputs, targets = inverted_data(200, seed=0)
+    torch.manual_seed(0)
+    model = MixtureDensityNetwork().adapt_to_data(inputs, targets)
+    with pytest.raises(ValueError, match=r"^epoch [2-9]: the .* hold NaN or inf .*lower the learning rate"):
+        train(model, inputs, targets, mdn_loss, torch.optim.SGD(model.parameters(), lr=1e4), epochs=10, progress=False)
 
 
 # ---- training, devices and reproducibility ----------------------------------------------------
