@@ -156,11 +156,25 @@ def true_conditional_mean(inputs: torch.Tensor, grid_size: int = 2001) -> torch.
 # ----------------------------------------------------------------------------------------------
 
 
+def _check_standardisable(name: str, values: torch.Tensor) -> None:
+    """Raise a clear error unless values (N, d) has two or more rows, only finite values and no constant column."""
+    if values.dim() != 2 or values.shape[0] < 2:
+        raise ValueError(f"a standard deviation needs at least two rows; {name} has shape {tuple(values.shape)}")
+    _check_finite(name, values, DATA_ADVICE)
+    for column, std in enumerate(values.std(dim=0).tolist()):
+        if std == 0:
+            raise ValueError(f"column {column} of {name} is constant: a constant feature carries no "
+                             "information, so drop it (standardising it would divide by zero)")
+        if not math.isfinite(std):
+            raise ValueError(f"column {column} of {name} has standard deviation {std}: rescale its values")
+
+
 class Standardise(nn.Module):
     """Map inputs to (inputs - mean) / std, with the mean and std of the data it was built from (no parameters)."""
 
     def __init__(self, data: torch.Tensor):
         super().__init__()
+        _check_standardisable("the data to standardise", data)
         self.register_buffer("mean", data.mean(dim=0))
         self.register_buffer("std", data.std(dim=0))
 
@@ -205,16 +219,8 @@ class MixtureDensityNetwork(nn.Module):
     def adapt_to_data(self, inputs: torch.Tensor, targets: torch.Tensor) -> "MixtureDensityNetwork":
         """Standardise inputs and targets inside the model; start with means spread out and components narrow."""
         _check_rows(inputs, targets)
-        if inputs.shape[0] < 2:
-            raise ValueError(f"a standard deviation needs at least two rows; adapt_to_data got N = {inputs.shape[0]}")
-        for name, values in [("inputs", inputs), ("targets", targets)]:
-            _check_finite(name, values, DATA_ADVICE)
-            for column, std in enumerate(values.std(dim=0).tolist()):
-                if std == 0:
-                    raise ValueError(f"column {column} of {name} is constant: a constant feature carries no "
-                                     "information, so drop it (standardising it would divide by zero)")
-                if not math.isfinite(std):
-                    raise ValueError(f"column {column} of {name} has standard deviation {std}: rescale its values")
+        _check_standardisable("inputs", inputs)
+        _check_standardisable("targets", targets)
         self.input_mean.copy_(inputs.mean(dim=0))
         self.input_std.copy_(inputs.std(dim=0))
         self.target_mean.copy_(targets.mean(dim=0))

@@ -19,6 +19,7 @@ from helpers import (
     mixture_log_density,
     mixture_nll,
     mse_network,
+    Standardise,
     pick_device,
     sample_mixture,
     train,
@@ -146,7 +147,7 @@ def test_network_output_shapes():
     log_pi, sigma, mu = MixtureDensityNetwork(n_components=3)(torch.zeros(6, 1))
     assert log_pi.shape == sigma.shape == mu.shape == (6, 3)
     assert torch.allclose(log_pi.exp().sum(dim=1), torch.ones(6))
-    assert mse_network()(torch.zeros(6, 1)).shape == (6, 1)
+    assert mse_network(torch.linspace(-1, 1, 20)[:, None])(torch.zeros(6, 1)).shape == (6, 1)
 
 
 def test_vector_targets_are_refused():
@@ -260,14 +261,14 @@ def never_called(outputs, targets):
 def test_train_refuses_bad_data_before_it_starts(which, value):
     data = {"inputs": torch.randn(20, 1), "targets": torch.randn(20, 1)}
     data[which][3] = value
-    network = mse_network()
+    network = mse_network(torch.linspace(-1, 1, 20)[:, None])
     with pytest.raises(ValueError, match=rf"{which} hold NaN or inf in 1 row \(row 3\): drop or fix those rows"):
         train(network, data["inputs"], data["targets"], never_called, torch.optim.Adam(network.parameters()),
               epochs=5, progress=False)
 
 
 def test_train_refuses_no_rows():
-    network = mse_network()
+    network = mse_network(torch.linspace(-1, 1, 20)[:, None])
     with pytest.raises(ValueError, match=r"no rows \(N = 0\)"):
         train(network, torch.zeros(0, 1), torch.zeros(0, 1), never_called, torch.optim.Adam(network.parameters()),
               epochs=5, progress=False)
@@ -282,7 +283,7 @@ def test_train_stops_at_the_first_epoch_whose_loss_is_not_finite():
         loss = torch.nn.functional.mse_loss(outputs, targets)
         return loss * math.nan if len(calls) >= 3 else loss
 
-    network = mse_network()
+    network = mse_network(torch.linspace(-1, 1, 20)[:, None])
     with pytest.raises(ValueError, match="epoch 3 is nan, so training stopped.*learning rate too large"):
         train(network, x, y, nan_from_epoch_3, torch.optim.Adam(network.parameters()), epochs=10, progress=False)
     assert len(calls) == 3  # full batches: one call per epoch, and none after the bad one
@@ -319,10 +320,37 @@ def test_pick_device_prefers_an_accelerator():
         assert device.type == "cpu"
 
 
+def test_helpers_use_one_cpu_thread_unless_told_otherwise():
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", "import helpers, torch; print(torch.get_num_threads())"]
+    environment = {key: value for key, value in os.environ.items() if key != "OMP_NUM_THREADS"}
+    assert subprocess.run(command, capture_output=True, text=True, env=environment, check=True).stdout.strip() == "1"
+    environment["OMP_NUM_THREADS"] = "2"
+    assert subprocess.run(command, capture_output=True, text=True, env=environment, check=True).stdout.strip() == "2"
+
+
+def test_standardise_maps_its_data_to_mean_zero_and_std_one():
+    data = torch.tensor([[1.0, 10.0], [3.0, 30.0], [5.0, 20.0]])
+    standardised = Standardise(data)(data)
+    assert torch.allclose(standardised.mean(dim=0), torch.zeros(2), atol=1e-6)
+    assert torch.allclose(standardised.std(dim=0), torch.ones(2))
+    assert not list(Standardise(data).parameters())  # fixed from the data, not trained
+
+
+@pytest.mark.parametrize("data, message", [(torch.ones(1, 1), "at least two rows"), (torch.ones(5, 1), "constant"),
+                                           (torch.tensor([[1.0], [math.nan]]), "NaN or inf")])
+def test_standardise_refuses_data_it_cannot_standardise(data, message):
+    with pytest.raises(ValueError, match=message):
+        Standardise(data)
+
+
 def test_train_lowers_the_loss():
     x, y = forward_data(200, seed=0)
     torch.manual_seed(0)
-    network = mse_network()
+    network = mse_network(torch.linspace(-1, 1, 20)[:, None])
     history = train(network, x, y, torch.nn.functional.mse_loss, torch.optim.Adam(network.parameters(), lr=0.01),
                     epochs=200, batch_size=50, progress=False)
     assert len(history) == 200 and history[-1] < 0.5 * history[0]
@@ -341,7 +369,7 @@ def test_same_seed_gives_the_same_data_and_the_same_model():
 @pytest.mark.parametrize("settings", [{"epochs": 0}, {"epochs": 5, "batch_size": 0}])
 def test_train_refuses_bad_settings(settings):
     x, y = forward_data(20, seed=0)
-    network = mse_network()
+    network = mse_network(torch.linspace(-1, 1, 20)[:, None])
     with pytest.raises(ValueError, match="positive"):
         train(network, x, y, torch.nn.functional.mse_loss, torch.optim.Adam(network.parameters()), progress=False,
               **settings)
