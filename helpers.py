@@ -530,7 +530,7 @@ def plot_loss_curve(history: list[float], title: str, ylabel: str, reference: fl
     if reference is not None:
         ax.axhline(reference, color="black", linestyle=":", label=reference_label)
     ax.set(title=title, xlabel="epoch", ylabel=ylabel, yscale="log" if log_scale else "linear")
-    ax.legend(loc="upper right")
+    ax.legend(loc="best")  # matplotlib picks the corner that covers the least of the curve
     return figure
 
 
