@@ -477,8 +477,9 @@ class SeedEnsemble(nn.Module):
         return torch.func.vmap(run_one)(parameters, buffers)
 
     def unstack(self, models: list[nn.Module]) -> list[nn.Module]:
-        """Copy each seed's trained weights back into models (same order as given) and return them."""
+        """Copy each seed's trained weights back into models (same order as given), on the ensemble's device."""
         for seed_index, model in enumerate(models):
+            model.to(self.stacked_parameters[0].device)
             state = {name: value[seed_index] for name, value in zip(self.parameter_names, self.stacked_parameters)}
             state |= {name: getattr(self, f"stacked_buffer_{i}")[seed_index] for i, name in enumerate(self.buffer_names)}
             model.load_state_dict({name: value.detach() for name, value in state.items()})
