@@ -1,7 +1,7 @@
 """Benchmark: the three mixture losses, and the series' recommended training recipe against the original one.
 
 Run from the repository root: python benchmarks/bench_loss_and_training.py [--loss-only]
-Everything runs on one CPU thread (as the spec's figures were measured), and every time is printed next to
+Everything runs on one CPU thread (as the README's figures were measured), and every time is printed next to
 its ratio to the baseline measured in the same run: the density-then-log loss for the losses, the same log-space
 formula without any checks for the cost of helpers' checks (the median of the ratios of interleaved runs, robust to
 other jobs on the machine), the original recipe for training. Expect about three minutes; --loss-only times the
