@@ -32,7 +32,7 @@ MIXTURE_ADVICE = (
 
 # These models are tiny: one CPU thread trains them as fast as several on a quiet machine, and many times faster on a
 # busy one, where threads that wait for a core spin. Set the OMP_NUM_THREADS environment variable to choose otherwise.
-CPU_THREADS = int(os.environ.get("OMP_NUM_THREADS", "1"))
+CPU_THREADS = int(os.environ.get("OMP_NUM_THREADS") or 1)
 torch.set_num_threads(CPU_THREADS)
 
 
