@@ -9,8 +9,10 @@ from helpers import (
     MixtureDensityNetwork,
     SeedEnsemble,
     density_then_log_nll,
+    distance_from_uniform,
     ensemble_nll,
     forward_data,
+    gaps_to_truth,
     held_out_gap,
     gumbel_max_choice,
     inverted_data,
@@ -21,6 +23,7 @@ from helpers import (
     mse_network,
     Standardise,
     pick_device,
+    probability_integral_transform,
     sample_mixture,
     train,
     train_mixture_density_network,
@@ -465,3 +468,24 @@ def test_network_with_vector_inputs_and_targets():
     assert log_pi.shape == (5, 4) and sigma.shape == mu.shape == (5, 4, 3)
     with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
         model(torch.zeros(5, 1))
+
+
+def test_gaps_to_truth_matches_held_out_gap_for_each_model():
+    inputs, targets = inverted_data(300, seed=0)
+    models = []
+    for seed in range(2):
+        torch.manual_seed(seed)
+        models.append(MixtureDensityNetwork().adapt_to_data(inputs, targets))
+    assert gaps_to_truth(models, inputs, targets) == [held_out_gap(model, inputs, targets) for model in models]
+
+
+def test_probability_integral_transform_of_one_gaussian_is_its_cdf():
+    log_pi, sigma, mu, targets = random_mixture(n_components=1)
+    expected = torch.distributions.Normal(mu[:, 0], sigma[:, 0]).cdf(targets[:, 0])
+    assert torch.allclose(probability_integral_transform(log_pi, sigma, mu, targets), expected, atol=1e-12)
+
+
+def test_distance_from_uniform_of_known_samples():
+    n = 1000
+    assert distance_from_uniform((torch.arange(n) + 0.5) / n) == pytest.approx(0.5 / n, abs=1e-6)
+    assert distance_from_uniform(torch.zeros(n)) == pytest.approx(1.0)
