@@ -470,8 +470,30 @@ def train_mixture_density_network(
     return model, history
 
 
+def _stacked_mixture_forward(template: MixtureDensityNetwork, parameters: dict, buffers: dict,
+                             inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """MixtureDensityNetwork.forward for S stacked copies at once, by batched matrix products (faster than vmap)."""
+    if inputs.dim() != 2 or inputs.shape[1] != template.input_mean.shape[0]:
+        raise ValueError(f"inputs must have shape (N, {template.input_mean.shape[0]}), got {tuple(inputs.shape)}")
+
+    def layer(name: str, values: torch.Tensor) -> torch.Tensor:  # values (S, N, in) -> (S, N, out)
+        return torch.baddbmm(parameters[f"{name}.bias"][:, None], values, parameters[f"{name}.weight"].transpose(1, 2))
+
+    hidden = (inputs - buffers["input_mean"][:, None]) / buffers["input_std"][:, None]
+    for index in range(0, len(template.hidden), 2):  # Linear, Tanh, Linear, Tanh, ...
+        hidden = torch.tanh(layer(f"hidden.{index}", hidden))
+    log_pi = torch.log_softmax(layer("pi_head", hidden), dim=2)
+    shape = (*hidden.shape[:2], template.n_components, template.output_dim)
+    target_std, target_mean = buffers["target_std"][:, None, None], buffers["target_mean"][:, None, None]
+    sigma = torch.exp(layer("sigma_head", hidden)).view(shape) * target_std
+    mu = layer("mu_head", hidden).view(shape) * target_std + target_mean
+    if template.output_dim == 1:
+        return log_pi, sigma[..., 0], mu[..., 0]
+    return log_pi, sigma, mu
+
+
 class SeedEnsemble(nn.Module):
-    """Same-shaped models trained side by side: stacked weights, one vmap call; outputs gain a leading seed axis."""
+    """Same-shaped models trained side by side: stacked weights, one batched call; outputs gain a leading seed axis."""
 
     def __init__(self, models: list[nn.Module]):
         super().__init__()
@@ -486,6 +508,8 @@ class SeedEnsemble(nn.Module):
         """Every model's outputs on the same inputs, stacked along a new first axis."""
         parameters = dict(zip(self.parameter_names, self.stacked_parameters))
         buffers = {name: getattr(self, f"stacked_buffer_{index}") for index, name in enumerate(self.buffer_names)}
+        if type(self.template[0]) is MixtureDensityNetwork:  # not a subclass, whose forward may differ
+            return _stacked_mixture_forward(self.template[0], parameters, buffers, inputs)
         run_one = lambda one_parameters, one_buffers: torch.func.functional_call(  # noqa: E731
             self.template[0], (one_parameters, one_buffers), (inputs,)
         )

@@ -489,3 +489,18 @@ def test_distance_from_uniform_of_known_samples():
     n = 1000
     assert distance_from_uniform((torch.arange(n) + 0.5) / n) == pytest.approx(0.5 / n, abs=1e-6)
     assert distance_from_uniform(torch.zeros(n)) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("n_layers, output_dim", [(1, 1), (2, 1), (2, 2)])
+def test_seed_ensemble_outputs_match_each_model(n_layers, output_dim):
+    inputs = torch.randn(50, 2)
+    models = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        model = MixtureDensityNetwork(n_components=4, n_hidden=8, n_layers=n_layers, input_dim=2, output_dim=output_dim)
+        models.append(model.adapt_to_data(inputs, torch.randn(50, output_dim) * (seed + 1)))
+    with torch.no_grad():
+        stacked = SeedEnsemble(models)(inputs)
+        for index, model in enumerate(models):
+            for together, alone in zip(stacked, model(inputs)):
+                assert torch.allclose(together[index], alone, atol=1e-6)
