@@ -456,7 +456,7 @@ def train_mixture_density_network(
     seed: int = 0,
     progress: bool = True,
 ) -> tuple[MixtureDensityNetwork, list[float]]:
-    """The series' recommended recipe (notebook 06): 2x32 tanh, K = 12, adapted, fused Adam 0.02, cosine decay, batches of 1000."""
+    """The series' recommended recipe (notebook 06): 2x32 tanh, K = 12, adapted, Adam 0.02 with cosine decay, batches of 1000."""
     seed_everything(seed)
     model = MixtureDensityNetwork(n_components, n_hidden=32, n_layers=2, input_dim=inputs.shape[1],
                                   output_dim=targets.shape[1]).adapt_to_data(inputs, targets)

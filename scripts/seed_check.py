@@ -4,8 +4,8 @@ Usage (from the repository root):
     python scripts/seed_check.py [--offsets 1,2,3] [--workers N] notebooks/NN_name.ipynb ...
 
 Each run joins a notebook's code cells into one script, replaces every literal seed (`seed=K`,
-`seed_everything(K)`, `manual_seed(K)`, and each K in a list `seeds = [K, ...]`) by K + 100 * offset, and runs it in the notebook's folder with
-matplotlib's Agg backend and one torch thread. It prints one line per notebook and offset: the exit status and,
+`seed_everything(K)`, `manual_seed(K)`, and each K in a list `seeds = [K, ...]`) by K + 100 * offset, and runs
+it in the notebook's folder with matplotlib's Agg backend and one torch thread. It prints one line per notebook and offset: the exit status and,
 for a failure, the assertion that failed. Runs go side by side on `--workers` processes; use as many as the
 machine has free cores. Nothing is saved. `--show` prints each run's output; `--measure` runs with Python's -O,
 which drops every assert, to collect a notebook's printed numbers on many seeds when setting its thresholds.
@@ -31,7 +31,8 @@ def shifted_script(path: Path, offset: int) -> str:
     code = "\n\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
     shift = lambda seed: str(int(seed) + 100 * offset)  # noqa: E731
     code = SEED.sub(lambda match: match.group(1) + shift(match.group(2)), code)
-    code = SEED_LIST.sub(lambda match: match.group(1) + ", ".join(map(shift, match.group(2).split(","))) + match.group(3), code)
+    shifted_list = lambda match: ", ".join(map(shift, match.group(2).split(",")))  # noqa: E731
+    code = SEED_LIST.sub(lambda match: match.group(1) + shifted_list(match) + match.group(3), code)
     return "import matplotlib\nmatplotlib.use('Agg')\n\n" + code
 
 
@@ -41,7 +42,8 @@ def run(path: Path, offset: int, show: bool = False, measure: bool = False) -> s
         script.write(shifted_script(path, offset))
     environment = dict(os.environ, OMP_NUM_THREADS="1", MPLBACKEND="Agg")
     flags = ["-O"] if measure else []
-    result = subprocess.run([sys.executable, *flags, script.name], cwd=path.parent, capture_output=True, text=True, env=environment)
+    result = subprocess.run([sys.executable, *flags, script.name], cwd=path.parent, capture_output=True, text=True,
+                            env=environment)
     os.unlink(script.name)
     last_line = (result.stderr.strip().splitlines() or [""])[-1]
     shown = "\n" + result.stdout if show else ""
