@@ -5,10 +5,11 @@ Usage (from the repository root):
 
 Each run joins a notebook's code cells into one script, replaces every literal seed (`seed=K`,
 `seed_everything(K)`, `manual_seed(K)`, and each K in a list `seeds = [K, ...]`) by K + 100 * offset, and runs
-it in the notebook's folder with matplotlib's Agg backend and one torch thread. It prints one line per notebook and offset: the exit status and,
-for a failure, the assertion that failed. Runs go side by side on `--workers` processes; use as many as the
-machine has free cores. Nothing is saved. `--show` prints each run's output; `--measure` runs with Python's -O,
-which drops every assert, to collect a notebook's printed numbers on many seeds when setting its thresholds.
+it in the notebook's folder with matplotlib's Agg backend and one torch thread. It prints one line per notebook
+and offset: the exit status and, for a failure, the assertion that failed. Runs go side by side on `--workers`
+processes; use as many as the machine has free cores. Nothing is saved. `--show` prints each run's output;
+`--measure` runs with Python's -O, which drops every assert, to collect a notebook's printed numbers on many
+seeds when setting its thresholds.
 """
 
 import argparse
