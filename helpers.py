@@ -83,6 +83,25 @@ def inverted_data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return y, x
 
 
+ARM_LINKS = (0.8, 0.2)  # notebook 07's two-joint arm: upper arm and forearm lengths
+ARM_SENSOR_NOISE = 0.005  # standard deviation of each measured hand coordinate
+
+
+def hand_position(angles: torch.Tensor) -> torch.Tensor:
+    """Forward kinematics of notebook 07's arm: joint angles (N, 2) to hand positions (N, 2)."""
+    shoulder, elbow = angles[:, :1], angles[:, 1:]
+    return torch.cat([ARM_LINKS[0] * torch.cos(shoulder) + ARM_LINKS[1] * torch.cos(shoulder + elbow),
+                      ARM_LINKS[0] * torch.sin(shoulder) + ARM_LINKS[1] * torch.sin(shoulder + elbow)], dim=1)
+
+
+def arm_data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """n random arm configurations: (hand positions as the sensor measures them, joint angles), each (n, 2)."""
+    generator = torch.Generator().manual_seed(seed)
+    uniform = torch.rand(n, 2, generator=generator)
+    angles = torch.stack([0.3 + 0.9 * uniform[:, 0], math.pi / 2 + math.pi * uniform[:, 1]], dim=1)
+    return hand_position(angles) + ARM_SENSOR_NOISE * torch.randn(n, 2, generator=generator), angles
+
+
 # ----------------------------------------------------------------------------------------------
 # The true conditional density of the inverted problem, p(x | y)
 # ----------------------------------------------------------------------------------------------
@@ -193,15 +212,17 @@ def mse_network(inputs: torch.Tensor, n_hidden: int = 20) -> nn.Sequential:
 
 
 class MixtureDensityNetwork(nn.Module):
-    """An MDN: n_layers tanh hidden layers, then heads for log pi (log-softmax), sigma (exp) and mu (linear)."""
+    """An MDN: n_layers tanh hidden layers, then heads for log pi (log-softmax), sigma (exp, plus a floor) and mu."""
 
     def __init__(self, n_components: int = 5, n_hidden: int = 20, n_layers: int = 1, input_dim: int = 1,
-                 output_dim: int = 1):
+                 output_dim: int = 1, sigma_floor: float = 0.0):
         super().__init__()
         sizes = {"n_components": n_components, "n_hidden": n_hidden, "n_layers": n_layers, "input_dim": input_dim,
                  "output_dim": output_dim}
         if any(size <= 0 for size in sizes.values()):
             raise ValueError(f"all sizes must be positive, got {sizes}")
+        if not (math.isfinite(sigma_floor) and sigma_floor >= 0):
+            raise ValueError(f"sigma_floor must be a finite number >= 0 (0: no floor), got {sigma_floor}")
         self.n_components, self.output_dim = n_components, output_dim
         layers = [nn.Linear(input_dim, n_hidden), nn.Tanh()]
         for _ in range(n_layers - 1):
@@ -215,6 +236,8 @@ class MixtureDensityNetwork(nn.Module):
         self.register_buffer("input_std", torch.ones(input_dim))
         self.register_buffer("target_mean", torch.zeros(output_dim))
         self.register_buffer("target_std", torch.ones(output_dim))
+        # The narrowest width any component may take, in target standard deviations (notebook 06; 0: no floor).
+        self.register_buffer("sigma_floor", torch.tensor(float(sigma_floor)))
 
     def adapt_to_data(self, inputs: torch.Tensor, targets: torch.Tensor) -> "MixtureDensityNetwork":
         """Standardise inputs and targets inside the model; start with means spread out and components narrow."""
@@ -241,7 +264,7 @@ class MixtureDensityNetwork(nn.Module):
         hidden = self.hidden((inputs - self.input_mean) / self.input_std)
         log_pi = torch.log_softmax(self.pi_head(hidden), dim=1)
         shape = (inputs.shape[0], self.n_components, self.output_dim)
-        sigma = torch.exp(self.sigma_head(hidden)).view(shape) * self.target_std
+        sigma = (torch.exp(self.sigma_head(hidden)).view(shape) + self.sigma_floor) * self.target_std
         mu = self.mu_head(hidden).view(shape) * self.target_std + self.target_mean
         if self.output_dim == 1:
             return log_pi, sigma[:, :, 0], mu[:, :, 0]  # 1-D targets: the (N, K) convention of the series
@@ -476,18 +499,26 @@ def _stacked_mixture_forward(template: MixtureDensityNetwork, parameters: dict, 
     if inputs.dim() != 2 or inputs.shape[1] != template.input_mean.shape[0]:
         raise ValueError(f"inputs must have shape (N, {template.input_mean.shape[0]}), got {tuple(inputs.shape)}")
 
-    def layer(name: str, values: torch.Tensor) -> torch.Tensor:  # values (S, N, in) -> (S, N, out)
-        return torch.baddbmm(parameters[f"{name}.bias"][:, None], values, parameters[f"{name}.weight"].transpose(1, 2))
+    def layer(weight: torch.Tensor, bias: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """(S, N, in) -> (S, N, out); one input is a product, not a matrix product (faster)."""
+        if values.shape[2] == 1:
+            return torch.addcmul(bias[:, None], values, weight.transpose(1, 2))
+        return torch.baddbmm(bias[:, None], values, weight.transpose(1, 2))
 
     hidden = (inputs - buffers["input_mean"][:, None]) / buffers["input_std"][:, None]
     for index in range(0, len(template.hidden), 2):  # Linear, Tanh, Linear, Tanh, ...
-        hidden = torch.tanh(layer(f"hidden.{index}", hidden))
-    log_pi = torch.log_softmax(layer("pi_head", hidden), dim=2)
-    shape = (*hidden.shape[:2], template.n_components, template.output_dim)
+        hidden = torch.tanh(layer(parameters[f"hidden.{index}.weight"], parameters[f"hidden.{index}.bias"], hidden))
+    heads = ["pi_head", "sigma_head", "mu_head"]  # the three heads as one product, then split
+    outputs = layer(torch.cat([parameters[f"{head}.weight"] for head in heads], dim=1),
+                    torch.cat([parameters[f"{head}.bias"] for head in heads], dim=1), hidden)
+    n_components, output_dim = template.n_components, template.output_dim
+    logits, log_sigma, mu = outputs.split([n_components, n_components * output_dim, n_components * output_dim], dim=2)
+    shape = (*hidden.shape[:2], n_components, output_dim)
     target_std, target_mean = buffers["target_std"][:, None, None], buffers["target_mean"][:, None, None]
-    sigma = torch.exp(layer("sigma_head", hidden)).view(shape) * target_std
-    mu = layer("mu_head", hidden).view(shape) * target_std + target_mean
-    if template.output_dim == 1:
+    sigma = (torch.exp(log_sigma).reshape(shape) + buffers["sigma_floor"][:, None, None, None]) * target_std
+    mu = mu.reshape(shape) * target_std + target_mean
+    log_pi = torch.log_softmax(logits, dim=2)
+    if output_dim == 1:
         return log_pi, sigma[..., 0], mu[..., 0]
     return log_pi, sigma, mu
 

@@ -1,8 +1,9 @@
 """Re-run notebooks top to bottom in a fresh kernel each and save them with their outputs.
 
 Usage (from the repository root): python scripts/run_notebooks.py [notebooks/01_....ipynb ...]
-With no arguments it runs every notebook in notebooks/. Progress bars redraw themselves with carriage
-returns; only the last state of each bar is kept, so that the stored output reads as it looked at the end.
+With no arguments it runs every notebook in notebooks/ and notebooks/solutions/. Progress bars redraw themselves
+with carriage returns; only the last state of each bar is kept, so that the stored output reads as it looked at the
+end.
 """
 
 import re
@@ -41,6 +42,6 @@ def run_notebook(path: Path) -> None:
 
 if __name__ == "__main__":
     root = Path(__file__).resolve().parent.parent
-    paths = [Path(arg) for arg in sys.argv[1:]] or sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    paths = [Path(arg) for arg in sys.argv[1:]] or sorted((root / "notebooks").glob("**/[0-9][0-9]_*.ipynb"))
     for notebook_path in paths:
         run_notebook(notebook_path)

@@ -6,15 +6,19 @@ import pytest
 import torch
 
 from helpers import (
+    ARM_LINKS,
+    ARM_SENSOR_NOISE,
     MixtureDensityNetwork,
     SeedEnsemble,
     density_then_log_nll,
     distance_from_uniform,
     ensemble_nll,
+    arm_data,
     forward_data,
     gaps_to_truth,
     held_out_gap,
     gumbel_max_choice,
+    hand_position,
     inverted_data,
     mdn_loss,
     mixture_distribution,
@@ -504,3 +508,48 @@ def test_seed_ensemble_outputs_match_each_model(n_layers, output_dim):
         for index, model in enumerate(models):
             for together, alone in zip(stacked, model(inputs)):
                 assert torch.allclose(together[index], alone, atol=1e-6)
+
+
+def test_sigma_floor_adds_to_every_width_in_target_units():
+    inputs, targets = inverted_data(200, seed=0)
+    torch.manual_seed(0)
+    plain = MixtureDensityNetwork(n_components=3).adapt_to_data(inputs, targets)
+    torch.manual_seed(0)
+    floored = MixtureDensityNetwork(n_components=3, sigma_floor=0.1).adapt_to_data(inputs, targets)
+    with torch.no_grad():
+        _, plain_sigma, plain_mu = plain(inputs)
+        _, floored_sigma, floored_mu = floored(inputs)
+    assert torch.allclose(floored_sigma, plain_sigma + 0.1 * targets.std(), atol=1e-5)
+    assert torch.equal(floored_mu, plain_mu)
+    assert (floored_sigma >= 0.1 * targets.std() - 1e-6).all()
+
+
+@pytest.mark.parametrize("floor", [-0.1, math.nan, math.inf])
+def test_a_bad_sigma_floor_is_refused(floor):
+    with pytest.raises(ValueError, match="sigma_floor"):
+        MixtureDensityNetwork(sigma_floor=floor)
+
+
+def test_seed_ensemble_keeps_each_models_floor():
+    inputs, targets = torch.randn(40, 1), torch.randn(40, 1)
+    models = []
+    for seed, floor in enumerate([0.0, 0.2]):
+        torch.manual_seed(seed)
+        models.append(MixtureDensityNetwork(n_components=3, n_hidden=8, sigma_floor=floor).adapt_to_data(inputs, targets))
+    with torch.no_grad():
+        stacked = SeedEnsemble(models)(inputs)
+        for index, model in enumerate(models):
+            for together, alone in zip(stacked, model(inputs)):
+                assert torch.allclose(together[index], alone, atol=1e-6)
+
+
+def test_arm_data_measures_the_hand_of_angles_in_range():
+    positions, angles = arm_data(2000, seed=0)
+    assert positions.shape == angles.shape == (2000, 2)
+    assert ((angles[:, 0] >= 0.3) & (angles[:, 0] <= 1.2)).all()
+    assert ((angles[:, 1] >= math.pi / 2) & (angles[:, 1] <= 1.5 * math.pi)).all()
+    noise = positions - hand_position(angles)
+    assert abs(noise.std().item() - ARM_SENSOR_NOISE) < 0.1 * ARM_SENSOR_NOISE
+    assert torch.equal(arm_data(2000, seed=0)[0], positions)
+    straight = hand_position(torch.tensor([[0.0, 0.0]]))
+    assert torch.allclose(straight, torch.tensor([[sum(ARM_LINKS), 0.0]]))
