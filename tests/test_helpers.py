@@ -501,7 +501,8 @@ def test_seed_ensemble_outputs_match_each_model(n_layers, output_dim):
     models = []
     for seed in range(3):
         torch.manual_seed(seed)
-        model = MixtureDensityNetwork(n_components=4, n_hidden=8, n_layers=n_layers, input_dim=2, output_dim=output_dim)
+        model = MixtureDensityNetwork(n_components=4, n_hidden=8, n_layers=n_layers, input_dim=2, output_dim=output_dim,
+                                      sigma_floor=0.1 * seed)  # each model its own floor, 0 included
         models.append(model.adapt_to_data(inputs, torch.randn(50, output_dim) * (seed + 1)))
     with torch.no_grad():
         stacked = SeedEnsemble(models)(inputs)
@@ -528,19 +529,6 @@ def test_sigma_floor_adds_to_every_width_in_target_units():
 def test_a_bad_sigma_floor_is_refused(floor):
     with pytest.raises(ValueError, match="sigma_floor"):
         MixtureDensityNetwork(sigma_floor=floor)
-
-
-def test_seed_ensemble_keeps_each_models_floor():
-    inputs, targets = torch.randn(40, 1), torch.randn(40, 1)
-    models = []
-    for seed, floor in enumerate([0.0, 0.2]):
-        torch.manual_seed(seed)
-        models.append(MixtureDensityNetwork(n_components=3, n_hidden=8, sigma_floor=floor).adapt_to_data(inputs, targets))
-    with torch.no_grad():
-        stacked = SeedEnsemble(models)(inputs)
-        for index, model in enumerate(models):
-            for together, alone in zip(stacked, model(inputs)):
-                assert torch.allclose(together[index], alone, atol=1e-6)
 
 
 def test_arm_data_measures_the_hand_of_angles_in_range():
