@@ -67,13 +67,13 @@ def true_function(x: torch.Tensor) -> torch.Tensor:
     return 7.0 * torch.sin(0.75 * x) + 0.5 * x
 
 
-def forward_data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Draw n points (x, y) of the forward problem, each of shape (n, 1), on the CPU."""
+def forward_data(n: int, seed: int, noise_std: float = NOISE_STD) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw n points (x, y) of the forward problem, each of shape (n, 1), on the CPU; noise_std: the noise's width."""
     if not isinstance(n, int) or n <= 0:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     generator = torch.Generator().manual_seed(seed)
     x = (torch.rand(n, 1, generator=generator) * 2 - 1) * DATA_BOUND
-    y = true_function(x) + NOISE_STD * torch.randn(n, 1, generator=generator)
+    y = true_function(x) + noise_std * torch.randn(n, 1, generator=generator)
     return x, y
 
 
@@ -100,6 +100,13 @@ def arm_data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     uniform = torch.rand(n, 2, generator=generator)
     angles = torch.stack([0.3 + 0.9 * uniform[:, 0], math.pi / 2 + math.pi * uniform[:, 1]], dim=1)
     return hand_position(angles) + ARM_SENSOR_NOISE * torch.randn(n, 2, generator=generator), angles
+
+
+def mirror_configuration(angles: torch.Tensor) -> torch.Tensor:
+    """The other configuration (elbow flipped) that puts the arm's hand at the same place, for angles (N, 2)."""
+    shoulder, elbow = angles[:, 0], angles[:, 1]
+    turn = torch.atan2(ARM_LINKS[1] * torch.sin(elbow), ARM_LINKS[0] + ARM_LINKS[1] * torch.cos(elbow))
+    return torch.stack([shoulder + 2 * turn, 2 * math.pi - elbow], dim=1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -471,6 +478,16 @@ def mdn_loss(outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], targets: 
     return mixture_nll(*outputs, targets)
 
 
+def recipe_network(inputs: torch.Tensor, targets: torch.Tensor, n_components: int = 12) -> MixtureDensityNetwork:
+    """The recipe's network (notebook 06): 2 x 32 tanh, K = 12, adapted to (inputs, targets), first layer 4x steeper."""
+    model = MixtureDensityNetwork(n_components, n_hidden=32, n_layers=2, input_dim=inputs.shape[1],
+                                  output_dim=targets.shape[1]).adapt_to_data(inputs, targets)
+    with torch.no_grad():  # first-layer tanh units 4x steeper than by default: pi can switch sharply from the start
+        model.hidden[0].weight.mul_(4.0)
+        model.hidden[0].bias.mul_(4.0)
+    return model
+
+
 def train_mixture_density_network(
     inputs: torch.Tensor,
     targets: torch.Tensor,
@@ -479,14 +496,9 @@ def train_mixture_density_network(
     seed: int = 0,
     progress: bool = True,
 ) -> tuple[MixtureDensityNetwork, list[float]]:
-    """The series' recommended recipe (notebook 06): 2x32 tanh, K = 12, adapted, Adam 0.02 with cosine decay, batches of 1000."""
+    """The series' recommended recipe (notebook 06): recipe_network, Adam 0.02 with cosine decay, batches of 1000."""
     seed_everything(seed)
-    model = MixtureDensityNetwork(n_components, n_hidden=32, n_layers=2, input_dim=inputs.shape[1],
-                                  output_dim=targets.shape[1]).adapt_to_data(inputs, targets)
-    with torch.no_grad():  # first-layer tanh units 4x steeper than by default: pi can switch sharply from the start
-        model.hidden[0].weight.mul_(4.0)
-        model.hidden[0].bias.mul_(4.0)
-    model = model.to(pick_device())
+    model = recipe_network(inputs, targets, n_components).to(pick_device())
     optimizer = torch.optim.Adam(model.parameters(), lr=0.02, fused=True)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     history = train(model, inputs, targets, mdn_loss, optimizer, epochs, 1000, scheduler, seed, progress)

@@ -19,6 +19,7 @@ from helpers import (
     held_out_gap,
     gumbel_max_choice,
     hand_position,
+    mirror_configuration,
     inverted_data,
     mdn_loss,
     mixture_distribution,
@@ -33,6 +34,7 @@ from helpers import (
     train_mixture_density_network,
     true_conditional_log_density,
     true_conditional_mean,
+    true_function,
 )
 
 
@@ -539,5 +541,15 @@ def test_arm_data_measures_the_hand_of_angles_in_range():
     noise = positions - hand_position(angles)
     assert abs(noise.std().item() - ARM_SENSOR_NOISE) < 0.1 * ARM_SENSOR_NOISE
     assert torch.equal(arm_data(2000, seed=0)[0], positions)
+    mirror = mirror_configuration(angles)
+    assert torch.allclose(hand_position(mirror), hand_position(angles), atol=1e-5), "the mirror reaches the same place"
+    assert torch.allclose(mirror_configuration(mirror), angles, atol=1e-5), "and mirroring twice is the identity"
     straight = hand_position(torch.tensor([[0.0, 0.0]]))
     assert torch.allclose(straight, torch.tensor([[sum(ARM_LINKS), 0.0]]))
+
+
+def test_forward_data_scales_only_the_noise_with_noise_std():
+    x, y = forward_data(500, seed=3)
+    wide_x, wide_y = forward_data(500, seed=3, noise_std=2.0)
+    assert torch.equal(wide_x, x)
+    assert torch.allclose(wide_y - true_function(x), 2 * (y - true_function(x)), atol=1e-5)
