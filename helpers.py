@@ -13,6 +13,7 @@ import math
 import os
 import random
 import sys
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -107,6 +108,34 @@ def mirror_configuration(angles: torch.Tensor) -> torch.Tensor:
     shoulder, elbow = angles[:, 0], angles[:, 1]
     turn = torch.atan2(ARM_LINKS[1] * torch.sin(elbow), ARM_LINKS[0] + ARM_LINKS[1] * torch.cos(elbow))
     return torch.stack([shoulder + 2 * turn, 2 * math.pi - elbow], dim=1)
+
+
+OLD_FAITHFUL_PATH = Path(__file__).resolve().parent / "data" / "old_faithful.csv"  # source: data/README.md
+
+
+def old_faithful(path: str | Path = OLD_FAITHFUL_PATH) -> tuple[torch.Tensor, torch.Tensor]:
+    """Notebook 08's Old Faithful data: (waiting times, eruption durations) in minutes, each (N, 1), float32 (N = 272)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"the Old Faithful data is not at {path}: it ships with the series as "
+                                "data/old_faithful.csv; open the notebook from a checkout of the series")
+    lines = path.read_text(encoding="utf-8").strip().splitlines()
+    if not lines or lines[0].strip() != "eruptions,waiting":
+        raise ValueError(f"{path} must start with the header 'eruptions,waiting', got {lines[:1]}: "
+                         "restore the file from the series")
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        try:
+            eruptions, waiting = (float(field) for field in line.split(","))
+        except ValueError:
+            raise ValueError(f"line {number} of {path} is not two numbers separated by a comma: {line!r}") from None
+        if not (math.isfinite(eruptions) and math.isfinite(waiting) and eruptions > 0 and waiting > 0):
+            raise ValueError(f"line {number} of {path} must hold two positive durations in minutes, got {line!r}")
+        rows.append((waiting, eruptions))
+    if len(rows) < 2:
+        raise ValueError(f"{path} holds only {len(rows)} data row(s); the Old Faithful data has 272: restore the file")
+    data = torch.tensor(rows, dtype=torch.float32)
+    return data[:, :1], data[:, 1:]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -376,6 +405,11 @@ def probability_integral_transform(log_pi: torch.Tensor, sigma: torch.Tensor, mu
     return (log_pi.exp() * torch.special.ndtr((targets - mu) / sigma)).sum(dim=1)
 
 
+def critical_distance(n: int, significance: float) -> float:
+    """The KS distance that n uniform values exceed with probability `significance` (Kolmogorov's limit, for large n)."""
+    return math.sqrt(-math.log(significance / 2) / 2) / math.sqrt(n)
+
+
 def distance_from_uniform(values: torch.Tensor) -> float:
     """Kolmogorov-Smirnov distance between the values' empirical CDF and the uniform CDF on [0, 1]."""
     ordered = values.sort().values
@@ -383,6 +417,12 @@ def distance_from_uniform(values: torch.Tensor) -> float:
     above = torch.arange(1, n + 1, device=ordered.device) / n - ordered
     below = ordered - torch.arange(0, n, device=ordered.device) / n
     return torch.maximum(above, below).max().item()
+
+
+def count_modes(density: torch.Tensor) -> int:
+    """Local maxima of a density tabulated on a grid (1-D) that reach at least 5% of its highest value."""
+    inner = density[1:-1]
+    return int(((inner > density[:-2]) & (inner >= density[2:]) & (inner > 0.05 * density.max())).sum())
 
 
 def gumbel_max_choice(log_pi: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -568,12 +608,51 @@ class SeedEnsemble(nn.Module):
         return models
 
 
-def ensemble_nll(outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], targets: torch.Tensor) -> torch.Tensor:
-    """Mean over seeds of each seed's mixture_nll, for a SeedEnsemble of MDNs: each seed gets its own gradients."""
+def ensemble_nll(outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], targets: torch.Tensor,
+                 mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean over seeds of each seed's mixture_nll, for a SeedEnsemble of MDNs: each seed gets its own gradients.
+    mask (S, N) of 0s and 1s, optional: each seed's NLL is the mean over its own rows only (notebook 08's folds)."""
     log_pi, sigma, mu = outputs
     n_seeds = log_pi.shape[0]
     rows = (log_pi.flatten(0, 1), sigma.flatten(0, 1), mu.flatten(0, 1))
-    return mixture_nll(*rows, targets.repeat(n_seeds, 1))
+    if mask is None:
+        return mixture_nll(*rows, targets.repeat(n_seeds, 1))
+    if mask.shape != log_pi.shape[:2]:
+        raise ValueError(f"mask must have shape (seeds, N) = {tuple(log_pi.shape[:2])}, got {tuple(mask.shape)}")
+    if not bool((mask.sum(dim=1) > 0).all()):
+        raise ValueError("every seed's mask must select at least one row: a seed with no rows has no loss")
+    log_density = mixture_log_density(*rows, targets.repeat(n_seeds, 1)).view(n_seeds, -1)
+    kept = torch.where(mask.bool(), log_density, 0.0)  # not log_density * mask: -inf * 0 would be NaN
+    return -(kept.sum(dim=1) / mask.sum(dim=1)).mean()
+
+
+def outputs_on_cpu(model: nn.Module, inputs: torch.Tensor):
+    """The model's outputs at inputs, computed without gradients on the model's device and returned on the CPU."""
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        outputs = model(inputs.to(device))
+    return tuple(tensor.cpu() for tensor in outputs) if isinstance(outputs, tuple) else outputs.cpu()
+
+
+def train_side_by_side(models: list[MixtureDensityNetwork], inputs: torch.Tensor, targets: torch.Tensor,
+                       masks: torch.Tensor, epochs: int = 700, learning_rate: float = 0.02) -> SeedEnsemble:
+    """Train same-shaped MDNs at once, model s on the rows where masks[s] (S, N) is 1 (notebook 08's folds): full
+    batches, Adam with cosine decay; returns the trained SeedEnsemble."""
+    ensemble = SeedEnsemble(models).to(pick_device())
+    optimizer = torch.optim.Adam(ensemble.parameters(), lr=learning_rate)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    masks = masks.to(pick_device())
+    train(ensemble, inputs, targets, lambda outputs, batch_targets: ensemble_nll(outputs, batch_targets, masks),
+          optimizer, epochs, scheduler=scheduler, progress=False)
+    return ensemble
+
+
+def pool_mixtures(log_pi: torch.Tensor, sigma: torch.Tensor,
+                  mu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """S stacked mixtures, (S, N, K) or (S, N, K, D), as one mixture of S * K components per row, weights pi / S."""
+    n_models = log_pi.shape[0]
+    log_pi, sigma, mu = (tensor.transpose(0, 1).flatten(1, 2) for tensor in (log_pi, sigma, mu))
+    return log_pi - math.log(n_models), sigma, mu
 
 
 def gaps_to_truth(models: list[MixtureDensityNetwork], inputs: torch.Tensor,

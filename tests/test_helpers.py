@@ -26,6 +26,12 @@ from helpers import (
     mixture_log_density,
     mixture_nll,
     mse_network,
+    old_faithful,
+    outputs_on_cpu,
+    pool_mixtures,
+    train_side_by_side,
+    count_modes,
+    critical_distance,
     Standardise,
     pick_device,
     probability_integral_transform,
@@ -553,3 +559,97 @@ def test_forward_data_scales_only_the_noise_with_noise_std():
     wide_x, wide_y = forward_data(500, seed=3, noise_std=2.0)
     assert torch.equal(wide_x, x)
     assert torch.allclose(wide_y - true_function(x), 2 * (y - true_function(x)), atol=1e-5)
+
+
+def test_old_faithful_has_its_272_eruptions_in_minutes():
+    waiting, duration = old_faithful()
+    assert waiting.shape == duration.shape == (272, 1) and waiting.dtype == torch.float32
+    assert (waiting[0, 0].item(), duration[0, 0].item()) == (79.0, pytest.approx(3.6))
+    assert 40 < waiting.min() and waiting.max() < 100 and 1.5 < duration.min() and duration.max() < 5.5
+
+
+def test_old_faithful_says_where_a_missing_file_should_be(tmp_path):
+    with pytest.raises(FileNotFoundError, match="ships with the series as data/old_faithful.csv"):
+        old_faithful(tmp_path / "old_faithful.csv")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("waiting,eruptions\n79,3.6\n54,1.8\n", "must start with the header 'eruptions,waiting'"),
+    ("eruptions,waiting\n3.6,79\n1.8,fifty\n", "line 3 .* is not two numbers"),
+    ("eruptions,waiting\n3.6,79,1\n1.8,54\n", "line 2 .* is not two numbers"),
+    ("eruptions,waiting\n3.6,79\nnan,54\n", "line 3 .* two positive durations"),
+    ("eruptions,waiting\n3.6,79\n-1.8,54\n", "line 3 .* two positive durations"),
+    ("eruptions,waiting\n3.6,79\n", "holds only 1 data row"),
+])
+def test_old_faithful_names_what_is_wrong_with_a_damaged_file(tmp_path, text, message):
+    path = tmp_path / "old_faithful.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        old_faithful(path)
+
+
+def test_ensemble_nll_with_a_mask_is_each_seeds_nll_on_its_own_rows():
+    inputs, targets = inverted_data(40, seed=0)
+    models = [MixtureDensityNetwork(3, 8).adapt_to_data(inputs, targets) for _ in range(2)]
+    mask = torch.zeros(2, 40)
+    mask[0, :10] = 1
+    mask[1, 25:] = 1
+    with torch.no_grad():
+        outputs = SeedEnsemble(models)(inputs)
+        expected = (mixture_nll(*(tensor[0, :10] for tensor in outputs), targets[:10])
+                    + mixture_nll(*(tensor[1, 25:] for tensor in outputs), targets[25:])) / 2
+        assert torch.allclose(ensemble_nll(outputs, targets, mask), expected)
+        assert torch.allclose(ensemble_nll(outputs, targets, torch.ones(2, 40)), ensemble_nll(outputs, targets))
+
+
+@pytest.mark.parametrize("mask, message", [(torch.ones(3, 40), "mask must have shape"),
+                                           (torch.cat([torch.ones(1, 40), torch.zeros(1, 40)]), "at least one row")])
+def test_ensemble_nll_refuses_a_bad_mask(mask, message):
+    inputs, targets = inverted_data(40, seed=0)
+    with torch.no_grad():
+        outputs = SeedEnsemble([MixtureDensityNetwork(3, 8) for _ in range(2)])(inputs)
+    with pytest.raises(ValueError, match=message):
+        ensemble_nll(outputs, targets, mask)
+
+
+def test_pool_mixtures_averages_the_members_densities():
+    inputs, targets = inverted_data(30, seed=0)
+    with torch.no_grad():
+        log_pi, sigma, mu = SeedEnsemble([MixtureDensityNetwork(3, 8) for _ in range(4)])(inputs)
+    members = torch.stack([mixture_log_density(log_pi[s], sigma[s], mu[s], targets) for s in range(4)])
+    pooled = mixture_log_density(*pool_mixtures(log_pi, sigma, mu), targets)
+    assert torch.allclose(pooled, torch.logsumexp(members, dim=0) - math.log(4), atol=1e-5)
+
+
+def test_train_side_by_side_ignores_the_rows_a_mask_leaves_out():
+    inputs, targets = inverted_data(60, seed=0)
+    mask = torch.ones(1, 60)
+    mask[0, 40:] = 0
+    changed_targets = targets.clone()
+    changed_targets[40:] += 100.0  # only rows the mask leaves out
+    trained = []
+    for these_targets in (targets, changed_targets):
+        torch.manual_seed(0)
+        model = MixtureDensityNetwork(2, 8).adapt_to_data(inputs[:40], targets[:40])
+        ensemble = train_side_by_side([model], inputs, these_targets, mask, epochs=20)
+        trained.append(outputs_on_cpu(ensemble, inputs))
+    assert all(torch.allclose(first, second) for first, second in zip(*trained))
+
+
+def test_ensemble_nll_with_a_mask_ignores_an_impossible_left_out_row():
+    inputs, targets = inverted_data(10, seed=0)
+    with torch.no_grad():
+        outputs = SeedEnsemble([MixtureDensityNetwork(2, 8) for _ in range(2)])(inputs)
+    far_targets = targets.clone()
+    far_targets[9] = 1e30  # its log density is -inf under every model
+    mask = torch.ones(2, 10)
+    mask[:, 9] = 0
+    assert torch.isfinite(ensemble_nll(outputs, far_targets, mask))
+
+
+def test_count_modes_and_critical_distance():
+    grid = torch.linspace(-5, 5, 501)
+    two_bumps = torch.exp(-0.5 * (grid - 2) ** 2) + torch.exp(-0.5 * (grid + 2) ** 2)
+    assert count_modes(torch.exp(-0.5 * grid**2)) == 1 and count_modes(two_bumps) == 2
+    assert count_modes(two_bumps + 0.01 * torch.exp(-0.5 * ((grid - 4.5) / 0.1) ** 2)) == 2  # too small to count
+    assert critical_distance(100, 0.05) == pytest.approx(0.136, abs=0.001)  # Kolmogorov's 1.36 / sqrt(n)
