@@ -9,8 +9,8 @@ os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
 # The notebooks that take longest, longest first. pytest-xdist (--dist loadscope) hands out whole files in the
 # order they were collected; starting these first lets the two workers of a 2-core machine finish together,
 # instead of one starting notebook 06 (about three minutes) after everything else.
-LONGEST_FIRST = ["notebooks/06_training_pitfalls_and_recipe.ipynb", "notebooks/05_how_good_is_the_fit.ipynb",
-                 "notebooks/08_real_data_old_faithful.ipynb"]
+LONGEST_FIRST = ["notebooks/06_training_pitfalls_and_recipe.ipynb", "notebooks/09_alternatives.ipynb",
+                 "notebooks/05_how_good_is_the_fit.ipynb", "notebooks/08_real_data_old_faithful.ipynb"]
 
 
 def pytest_collection_modifyitems(items):

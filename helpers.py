@@ -13,6 +13,7 @@ import math
 import os
 import random
 import sys
+import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -425,6 +426,28 @@ def count_modes(density: torch.Tensor) -> int:
     return int(((inner > density[:-2]) & (inner >= density[2:]) & (inner > 0.05 * density.max())).sum())
 
 
+def binned_log_density(logits: torch.Tensor, targets: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+    """log p(target) of a softmax over equal bins with these edges (B + 1): log P(bin) - log(bin width), shape (N,).
+    A target outside [edges[0], edges[-1]] counts in the nearest end bin: choose edges that span every target."""
+    _check_rows(logits, targets)
+    if targets.shape[1] != 1 or logits.shape[1] != len(edges) - 1:
+        raise ValueError(f"need targets (N, 1) and one logit per bin, got targets {tuple(targets.shape)}, "
+                         f"logits {tuple(logits.shape)} and {len(edges) - 1} bins")
+    bins = torch.bucketize(targets[:, 0], edges[1:-1].to(targets.device))
+    return torch.log_softmax(logits, dim=1).gather(1, bins[:, None])[:, 0] - torch.log(edges[1] - edges[0])
+
+
+def pinball_loss(predictions: torch.Tensor, targets: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+    """Mean pinball loss of quantile predictions (N, Q) at levels (Q,) for targets (N, 1) (notebook 09)."""
+    _check_rows(predictions, targets)
+    if targets.shape[1] != 1 or predictions.shape[1] != len(levels):
+        raise ValueError(f"need targets (N, 1) and one prediction per level, got targets {tuple(targets.shape)}, "
+                         f"predictions {tuple(predictions.shape)} and {len(levels)} levels")
+    residual = targets - predictions
+    levels = levels.to(predictions.device)
+    return torch.maximum(levels * residual, (levels - 1) * residual).mean()
+
+
 def gumbel_max_choice(log_pi: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Pick one component per row with probability pi: argmax of log_pi + Gumbel noise; shape (N,)."""
     uniform = torch.rand(log_pi.shape, generator=generator).to(log_pi.device)
@@ -516,6 +539,22 @@ def train(
 def mdn_loss(outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], targets: torch.Tensor) -> torch.Tensor:
     """The MDN's loss for train(): mixture_nll of the model's (log_pi, sigma, mu) against targets (N, 1)."""
     return mixture_nll(*outputs, targets)
+
+
+def train_with_budget(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss_fn,
+                      learning_rate: float = 0.02, epochs: int = 70, seed: int = 0, progress: bool = False) -> float:
+    """Train with the recommended recipe's budget (Adam, cosine decay, batches of 1000, 70 epochs); return seconds."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    start = time.perf_counter()
+    train(model, inputs, targets, loss_fn, optimizer, epochs, 1000, scheduler, seed, progress)
+    return time.perf_counter() - start
+
+
+def tanh_network(inputs: torch.Tensor, n_outputs: int, n_hidden: int = 32) -> nn.Sequential:
+    """Standardise by the given inputs (N, d), two tanh layers of n_hidden units, then n_outputs (notebook 09)."""
+    return nn.Sequential(Standardise(inputs), nn.Linear(inputs.shape[1], n_hidden), nn.Tanh(),
+                         nn.Linear(n_hidden, n_hidden), nn.Tanh(), nn.Linear(n_hidden, n_outputs))
 
 
 def recipe_network(inputs: torch.Tensor, targets: torch.Tensor, n_components: int = 12) -> MixtureDensityNetwork:

@@ -32,6 +32,10 @@ from helpers import (
     train_side_by_side,
     count_modes,
     critical_distance,
+    binned_log_density,
+    pinball_loss,
+    tanh_network,
+    train_with_budget,
     Standardise,
     pick_device,
     probability_integral_transform,
@@ -653,3 +657,43 @@ def test_count_modes_and_critical_distance():
     assert count_modes(torch.exp(-0.5 * grid**2)) == 1 and count_modes(two_bumps) == 2
     assert count_modes(two_bumps + 0.01 * torch.exp(-0.5 * ((grid - 4.5) / 0.1) ** 2)) == 2  # too small to count
     assert critical_distance(100, 0.05) == pytest.approx(0.136, abs=0.001)  # Kolmogorov's 1.36 / sqrt(n)
+
+
+def test_binned_log_density_of_equal_logits_is_the_uniform_density():
+    edges = torch.linspace(-2.0, 3.0, 11)
+    targets = torch.tensor([[-2.0], [0.1], [2.99]])
+    log_density = binned_log_density(torch.zeros(3, 10), targets, edges)
+    assert torch.allclose(log_density, torch.full((3,), -math.log(5.0)))
+
+
+def test_binned_log_density_puts_a_target_in_its_own_bin():
+    edges = torch.linspace(0.0, 4.0, 5)  # bins [0, 1), [1, 2), [2, 3), [3, 4]
+    logits = torch.log(torch.tensor([[0.1, 0.2, 0.3, 0.4]]))
+    assert binned_log_density(logits, torch.tensor([[2.5]]), edges).item() == pytest.approx(math.log(0.3))
+
+
+def test_pinball_loss_by_hand_and_at_the_true_quantiles():
+    assert pinball_loss(torch.tensor([[1.0]]), torch.tensor([[0.0]]), torch.tensor([0.25])).item() == pytest.approx(0.75)
+    assert pinball_loss(torch.tensor([[-1.0]]), torch.tensor([[0.0]]), torch.tensor([0.25])).item() == pytest.approx(0.25)
+    targets = torch.randn(200_000, 1, generator=torch.Generator().manual_seed(0))
+    levels = torch.tensor([0.1, 0.5, 0.9])
+    true_quantiles = torch.distributions.Normal(0.0, 1.0).icdf(levels).expand(len(targets), -1)
+    assert pinball_loss(true_quantiles, targets, levels) < pinball_loss(true_quantiles + 0.2, targets, levels)
+
+
+def test_tanh_network_trained_with_the_budget_lowers_its_loss():
+    inputs, targets = forward_data(2000, seed=0)
+    torch.manual_seed(0)
+    network = tanh_network(inputs, 1)
+    before = torch.nn.functional.mse_loss(network(inputs), targets).item()
+    seconds = train_with_budget(network, inputs, targets, torch.nn.functional.mse_loss, epochs=40)
+    assert seconds > 0 and torch.nn.functional.mse_loss(network(inputs), targets).item() < 0.8 * before
+
+
+@pytest.mark.parametrize("loss", ["pinball", "binned"])
+def test_pinball_and_binned_losses_refuse_vector_targets(loss):
+    with pytest.raises(ValueError, match="need targets"):
+        if loss == "pinball":
+            pinball_loss(torch.zeros(5, 1), torch.zeros(5, 2), torch.tensor([0.5]))
+        else:
+            binned_log_density(torch.zeros(5, 3), torch.zeros(5, 2), torch.linspace(0, 1, 4))
