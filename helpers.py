@@ -197,14 +197,25 @@ def true_conditional_log_density(inputs: torch.Tensor, targets: torch.Tensor) ->
     return torch.where(targets.abs() <= DATA_BOUND, log_density, -math.inf)
 
 
-def true_conditional_mean(inputs: torch.Tensor, grid_size: int = 2001) -> torch.Tensor:
-    """E[x | y] of the inverted problem for inputs y (N, 1), by numerical integration; shape (N, 1), float64."""
+def _true_conditional_moments(inputs: torch.Tensor, grid_size: int = 2001) -> tuple[torch.Tensor, torch.Tensor]:
+    """E[x | y] and Var(x | y) of the inverted problem for inputs y (N, 1), by numerical integration; each (N, 1)."""
     grid = torch.linspace(-DATA_BOUND, DATA_BOUND, grid_size, dtype=torch.float64)
-    pieces = []
+    means, variances = [], []
     for rows in inputs.split(2048):
         density = true_conditional_log_density(rows, grid.expand(rows.shape[0], -1)).exp()
-        pieces.append(torch.trapezoid(density * grid, grid, dim=1)[:, None])
-    return torch.cat(pieces)
+        means.append(torch.trapezoid(density * grid, grid, dim=1)[:, None])
+        variances.append(torch.trapezoid(density * (grid - means[-1]) ** 2, grid, dim=1)[:, None])
+    return torch.cat(means), torch.cat(variances)
+
+
+def true_conditional_mean(inputs: torch.Tensor, grid_size: int = 2001) -> torch.Tensor:
+    """E[x | y] of the inverted problem for inputs y (N, 1), by numerical integration; shape (N, 1), float64."""
+    return _true_conditional_moments(inputs, grid_size)[0]
+
+
+def true_conditional_variance(inputs: torch.Tensor, grid_size: int = 2001) -> torch.Tensor:
+    """Var(x | y) of the inverted problem for inputs y (N, 1), by numerical integration; shape (N, 1), float64."""
+    return _true_conditional_moments(inputs, grid_size)[1]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -542,12 +553,13 @@ def mdn_loss(outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], targets: 
 
 
 def train_with_budget(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss_fn,
-                      learning_rate: float = 0.02, epochs: int = 70, seed: int = 0, progress: bool = False) -> float:
+                      learning_rate: float = 0.02, epochs: int = 70, seed: int = 0, progress: bool = False,
+                      batch_size: int | None = 1000) -> float:
     """Train with the recommended recipe's budget (Adam, cosine decay, batches of 1000, 70 epochs); return seconds."""
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     start = time.perf_counter()
-    train(model, inputs, targets, loss_fn, optimizer, epochs, 1000, scheduler, seed, progress)
+    train(model, inputs, targets, loss_fn, optimizer, epochs, batch_size, scheduler, seed, progress)
     return time.perf_counter() - start
 
 
@@ -678,11 +690,9 @@ def train_side_by_side(models: list[MixtureDensityNetwork], inputs: torch.Tensor
     """Train same-shaped MDNs at once, model s on the rows where masks[s] (S, N) is 1 (notebook 08's folds): full
     batches, Adam with cosine decay; returns the trained SeedEnsemble."""
     ensemble = SeedEnsemble(models).to(pick_device())
-    optimizer = torch.optim.Adam(ensemble.parameters(), lr=learning_rate)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
-    masks = masks.to(pick_device())
-    train(ensemble, inputs, targets, lambda outputs, batch_targets: ensemble_nll(outputs, batch_targets, masks),
-          optimizer, epochs, scheduler=scheduler, progress=False)
+    masks = masks.to(pick_device())  # full batches: the masks' rows are the data's rows
+    masked_loss = lambda outputs, batch_targets: ensemble_nll(outputs, batch_targets, masks)  # noqa: E731
+    train_with_budget(ensemble, inputs, targets, masked_loss, learning_rate, epochs, batch_size=None)
     return ensemble
 
 
@@ -703,9 +713,14 @@ def gaps_to_truth(models: list[MixtureDensityNetwork], inputs: torch.Tensor,
         with torch.no_grad():
             device = model.target_std.device
             model_log_density = mixture_log_density(*model(inputs.to(device)), targets.to(device)).cpu().double()
-        gap_per_point = (truth - model_log_density)[:, 0]
-        gaps.append((gap_per_point.mean().item(), gap_per_point.std().item() / math.sqrt(len(gap_per_point))))
+        gaps.append(gap_to_truth(truth[:, 0], model_log_density[:, 0]))
     return gaps
+
+
+def gap_to_truth(truth_log_density: torch.Tensor, model_log_density: torch.Tensor) -> tuple[float, float]:
+    """Mean of truth minus model log density over the points, (N,) each: the NLL gap (nats) and its standard error."""
+    gap_per_point = truth_log_density.double() - model_log_density.double()
+    return gap_per_point.mean().item(), gap_per_point.std().item() / math.sqrt(len(gap_per_point))
 
 
 def held_out_gap(model: MixtureDensityNetwork, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[float, float]:

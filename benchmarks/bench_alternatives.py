@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from helpers import (  # noqa: E402
     Standardise,
     binned_log_density,
+    gap_to_truth,
     inverted_data,
     mixture_log_density,
     mse_network,
@@ -38,12 +39,6 @@ from helpers import (  # noqa: E402
 
 EPOCHS, N_BINS, FLOW_BINS, FLOW_TRANSFORMS = 70, 200, 64, 3  # notebook 09's bins, spline knots and splines
 LEVELS = torch.tensor([0.05, 0.25, 0.5, 0.75, 0.95])
-
-
-def gap(truth: torch.Tensor, model_log_density: torch.Tensor) -> tuple[float, float]:
-    """Mean held-out NLL minus the truth's, and its standard error."""
-    difference = truth - model_log_density.double()
-    return difference.mean().item(), difference.std().item() / math.sqrt(len(difference))
 
 
 def spline_flow(inputs, bins=FLOW_BINS, transforms=FLOW_TRANSFORMS) -> nn.Module:
@@ -75,7 +70,7 @@ def one_seed(seed: int) -> dict[str, tuple[float, float, float]]:
         start = time.perf_counter()
         model, _ = train_mixture_density_network(train_inputs, train_targets, n_components, seed=seed, progress=False)
         seconds = time.perf_counter() - start
-        results[name] = (*gap(truth, mixture_log_density(*outputs_on_cpu(model, test_inputs), test_targets)[:, 0]),
+        results[name] = (*gap_to_truth(truth, mixture_log_density(*outputs_on_cpu(model, test_inputs), test_targets)[:, 0]),
                          seconds)
     seed_everything(seed)
     least_squares = mse_network(train_inputs)
@@ -84,19 +79,19 @@ def one_seed(seed: int) -> dict[str, tuple[float, float, float]]:
         variance = F.mse_loss(least_squares(train_inputs), train_targets).item()
         residual = (test_targets - least_squares(test_inputs))[:, 0]
     results["least squares as a Gaussian"] = (
-        *gap(truth, -0.5 * math.log(2 * math.pi * variance) - residual**2 / (2 * variance)), seconds)
+        *gap_to_truth(truth, -0.5 * math.log(2 * math.pi * variance) - residual**2 / (2 * variance)), seconds)
     seed_everything(seed)
     flow = spline_flow(train_inputs)
     seconds = train_with_budget(flow, train_inputs, standardised, flow_nll, learning_rate=0.005, seed=seed)
     results["spline flow (zuko NSF)"] = (
-        *gap(truth, flow_log_density(flow, test_inputs, test_targets, target_mean, target_std)), seconds)
+        *gap_to_truth(truth, flow_log_density(flow, test_inputs, test_targets, target_mean, target_std)), seconds)
     seed_everything(seed)
     edges = torch.linspace(train_targets.min().item(), train_targets.max().item(), N_BINS + 1)
     binned = tanh_network(train_inputs, N_BINS)
     seconds = train_with_budget(binned, train_inputs, train_targets,
                                 lambda logits, targets: -binned_log_density(logits, targets, edges).mean(), seed=seed)
     with torch.no_grad():
-        results[f"softmax over {N_BINS} bins"] = (*gap(truth, binned_log_density(binned(test_inputs), test_targets, edges)),
+        results[f"softmax over {N_BINS} bins"] = (*gap_to_truth(truth, binned_log_density(binned(test_inputs), test_targets, edges)),
                                                  seconds)
     seed_everything(seed)
     quantiles = tanh_network(train_inputs, len(LEVELS))
@@ -123,7 +118,7 @@ def flow_search() -> None:
         seed_everything(0)
         flow = spline_flow(train_inputs, bins, transforms)
         seconds = train_with_budget(flow, train_inputs, standardised, flow_nll, learning_rate, epochs)
-        value, error = gap(truth, flow_log_density(flow, validation_inputs, validation_targets, target_mean, target_std))
+        value, error = gap_to_truth(truth, flow_log_density(flow, validation_inputs, validation_targets, target_mean, target_std))
         print(f"{label:>55}: gap {value:.3f} ± {error:.3f} nats, {seconds:5.1f} s", flush=True)
 
 

@@ -44,6 +44,7 @@ from helpers import (
     train_mixture_density_network,
     true_conditional_log_density,
     true_conditional_mean,
+    true_conditional_variance,
     true_function,
 )
 
@@ -697,3 +698,10 @@ def test_pinball_and_binned_losses_refuse_vector_targets(loss):
             pinball_loss(torch.zeros(5, 1), torch.zeros(5, 2), torch.tensor([0.5]))
         else:
             binned_log_density(torch.zeros(5, 3), torch.zeros(5, 2), torch.linspace(0, 1, 4))
+
+
+def test_true_conditional_variance_averages_to_the_best_possible_mse():
+    inputs, _ = inverted_data(4000, seed=0)
+    variance = true_conditional_variance(inputs)
+    assert variance.shape == (4000, 1) and bool((variance > 0).all())
+    assert abs(variance.mean().item() - 21.3) < 0.5, "E[Var(x | y)], the spec's best possible MSE"
