@@ -10,6 +10,7 @@ Conventions used everywhere below:
 
 import copy
 import math
+import numbers
 import os
 import random
 import sys
@@ -39,12 +40,84 @@ torch.set_num_threads(CPU_THREADS)
 
 
 # ----------------------------------------------------------------------------------------------
+# Input checks: every public helper refuses bad input with a ValueError that says what to pass instead
+# ----------------------------------------------------------------------------------------------
+
+
+def _check_tensor(name: str, value, shape: str, dims: int | None = None) -> None:
+    """Raise a clear error unless value is a floating-point tensor, with dims dimensions if given (shape: in words)."""
+    if not isinstance(value, torch.Tensor):
+        raise ValueError(f"{name} must be a float tensor of shape {shape}, got a {type(value).__name__}: "
+                         "convert it with torch.as_tensor(values, dtype=torch.float32)")
+    if not value.is_floating_point():
+        raise ValueError(f"{name} must hold floating-point numbers, got dtype {value.dtype}: convert it with .float()")
+    if dims is not None and value.dim() != dims:
+        raise ValueError(f"{name} must have shape {shape}, got {tuple(value.shape)}")
+
+
+def _check_integer(name: str, value, minimum: int, advice: str = "") -> None:
+    """Raise a clear error unless value is an integer (not a bool) of at least minimum."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}{advice}")
+
+
+def _check_number(name: str, value, allowed, description: str) -> None:
+    """Raise a clear error unless value is a finite real number for which allowed(value) holds (description: which)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or not allowed(value):
+        raise ValueError(f"{name} must be {description}, got {value!r}")
+
+
+def _check_seed(seed) -> None:
+    """Raise a clear error unless seed is an integer that PyTorch and NumPy both accept."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer from 0 to 2**32 - 1 (NumPy's range), got {seed!r}")
+
+
+def _check_module(name: str, value) -> None:
+    """Raise a clear error unless value is a torch module with parameters."""
+    if not isinstance(value, nn.Module) or next(value.parameters(), None) is None:
+        raise ValueError(f"{name} must be a torch.nn.Module with parameters (a network), got {type(value).__name__}")
+
+
+def _check_models(models, kind: type = nn.Module) -> None:
+    """Raise a clear error unless models is a non-empty list of modules of the given kind."""
+    if not isinstance(models, (list, tuple)) or not models or not all(isinstance(model, kind) for model in models):
+        raise ValueError(f"models must be a non-empty list of {kind.__name__}s, got {models!r:.80}")
+
+
+def _check_rows(inputs: torch.Tensor, targets: torch.Tensor) -> None:
+    """Raise a clear error unless inputs is (N, d) and targets is (N, T), both float tensors."""
+    _check_tensor("inputs", inputs, "(N, number of input features)")
+    _check_tensor("targets", targets, "(N, T)")
+    if inputs.dim() != 2:
+        raise ValueError(f"inputs must have shape (N, number of input features), got {tuple(inputs.shape)}")
+    if targets.dim() != 2 or targets.shape[0] != inputs.shape[0]:
+        raise ValueError(
+            f"targets must have shape (N, T) with N = {inputs.shape[0]} rows like the inputs, "
+            f"got {tuple(targets.shape)}; reshape a vector of targets with .reshape(-1, 1)"
+        )
+
+
+def _check_finite(name: str, values: torch.Tensor, advice: str) -> None:
+    """Raise a ValueError if values hold NaN or inf, saying name, in how many rows and the first few row indices."""
+    bad = ~torch.isfinite(values)
+    if not bool(bad.any()):
+        return
+    bad_rows = bad.reshape(values.shape[0] if values.dim() else 1, -1).any(dim=1)
+    count = int(bad_rows.sum())
+    listed = ", ".join(str(row) for row in bad_rows.nonzero()[:5, 0].tolist()) + (", ..." if count > 5 else "")
+    rows = "rows" if count > 1 else "row"
+    raise ValueError(f"{name} hold NaN or inf in {count} {rows} ({rows} {listed}): {advice}")
+
+
+# ----------------------------------------------------------------------------------------------
 # Set-up
 # ----------------------------------------------------------------------------------------------
 
 
 def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and PyTorch's random generators (CPU and all GPUs)."""
+    _check_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -66,13 +139,16 @@ def pick_device() -> torch.device:
 
 def true_function(x: torch.Tensor) -> torch.Tensor:
     """The noise-free curve of the toy problem, f(x) = 7 sin(0.75 x) + 0.5 x."""
+    _check_tensor("x", x, "(N, 1) or any other")
+    _check_finite("the values x", x, "pass finite inputs")
     return 7.0 * torch.sin(0.75 * x) + 0.5 * x
 
 
 def forward_data(n: int, seed: int, noise_std: float = NOISE_STD) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw n points (x, y) of the forward problem, each of shape (n, 1), on the CPU; noise_std: the noise's width."""
-    if not isinstance(n, int) or n <= 0:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    _check_integer("n", n, 1, ": the number of points to draw is a positive integer")
+    _check_seed(seed)
+    _check_number("noise_std", noise_std, lambda value: value >= 0, "a finite number >= 0 (0: no noise)")
     generator = torch.Generator().manual_seed(seed)
     x = (torch.rand(n, 1, generator=generator) * 2 - 1) * DATA_BOUND
     y = true_function(x) + noise_std * torch.randn(n, 1, generator=generator)
@@ -91,6 +167,10 @@ ARM_SENSOR_NOISE = 0.005  # standard deviation of each measured hand coordinate
 
 def hand_position(angles: torch.Tensor) -> torch.Tensor:
     """Forward kinematics of notebook 07's arm: joint angles (N, 2) to hand positions (N, 2)."""
+    _check_tensor("angles", angles, "(N, 2): a shoulder and an elbow angle per row, in radians", dims=2)
+    if angles.shape[1] != 2:
+        raise ValueError(f"angles must have shape (N, 2): a shoulder and an elbow angle per row, got {tuple(angles.shape)}")
+    _check_finite("the angles", angles, "pass finite angles in radians")
     shoulder, elbow = angles[:, :1], angles[:, 1:]
     return torch.cat([ARM_LINKS[0] * torch.cos(shoulder) + ARM_LINKS[1] * torch.cos(shoulder + elbow),
                       ARM_LINKS[0] * torch.sin(shoulder) + ARM_LINKS[1] * torch.sin(shoulder + elbow)], dim=1)
@@ -98,6 +178,8 @@ def hand_position(angles: torch.Tensor) -> torch.Tensor:
 
 def arm_data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """n random arm configurations: (hand positions as the sensor measures them, joint angles), each (n, 2)."""
+    _check_integer("n", n, 1, ": the number of configurations to draw is a positive integer")
+    _check_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     uniform = torch.rand(n, 2, generator=generator)
     angles = torch.stack([0.3 + 0.9 * uniform[:, 0], math.pi / 2 + math.pi * uniform[:, 1]], dim=1)
@@ -106,6 +188,10 @@ def arm_data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def mirror_configuration(angles: torch.Tensor) -> torch.Tensor:
     """The other configuration (elbow flipped) that puts the arm's hand at the same place, for angles (N, 2)."""
+    _check_tensor("angles", angles, "(N, 2): a shoulder and an elbow angle per row, in radians", dims=2)
+    if angles.shape[1] != 2:
+        raise ValueError(f"angles must have shape (N, 2): a shoulder and an elbow angle per row, got {tuple(angles.shape)}")
+    _check_finite("the angles", angles, "pass finite angles in radians")
     shoulder, elbow = angles[:, 0], angles[:, 1]
     turn = torch.atan2(ARM_LINKS[1] * torch.sin(elbow), ARM_LINKS[0] + ARM_LINKS[1] * torch.cos(elbow))
     return torch.stack([shoulder + 2 * turn, 2 * math.pi - elbow], dim=1)
@@ -116,6 +202,8 @@ OLD_FAITHFUL_PATH = Path(__file__).resolve().parent / "data" / "old_faithful.csv
 
 def old_faithful(path: str | Path = OLD_FAITHFUL_PATH) -> tuple[torch.Tensor, torch.Tensor]:
     """Notebook 08's Old Faithful data: (waiting times, eruption durations) in minutes, each (N, 1), float32 (N = 272)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"path must be a file path (a str or pathlib.Path), got a {type(path).__name__}")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"the Old Faithful data is not at {path}: it ships with the series as "
@@ -144,29 +232,6 @@ def old_faithful(path: str | Path = OLD_FAITHFUL_PATH) -> tuple[torch.Tensor, to
 # ----------------------------------------------------------------------------------------------
 
 
-def _check_rows(inputs: torch.Tensor, targets: torch.Tensor) -> None:
-    """Raise a clear error unless inputs is (N, d) and targets is (N, T)."""
-    if inputs.dim() != 2:
-        raise ValueError(f"inputs must have shape (N, number of input features), got {tuple(inputs.shape)}")
-    if targets.dim() != 2 or targets.shape[0] != inputs.shape[0]:
-        raise ValueError(
-            f"targets must have shape (N, T) with N = {inputs.shape[0]} rows like the inputs, "
-            f"got {tuple(targets.shape)}; reshape a vector of targets with .reshape(-1, 1)"
-        )
-
-
-def _check_finite(name: str, values: torch.Tensor, advice: str) -> None:
-    """Raise a ValueError if values hold NaN or inf, saying name, in how many rows and the first few row indices."""
-    bad = ~torch.isfinite(values)
-    if not bool(bad.any()):
-        return
-    bad_rows = bad.reshape(values.shape[0], -1).any(dim=1)
-    count = int(bad_rows.sum())
-    listed = ", ".join(str(row) for row in bad_rows.nonzero()[:5, 0].tolist()) + (", ..." if count > 5 else "")
-    rows = "rows" if count > 1 else "row"
-    raise ValueError(f"{name} hold NaN or inf in {count} {rows} ({rows} {listed}): {advice}")
-
-
 def _true_log_normaliser(inputs: torch.Tensor, grid_size: int = 2001, chunk: int = 2048) -> torch.Tensor:
     """log of the integral over |x| <= DATA_BOUND of N(y; f(x), 1) dx, for each y in inputs (N, 1), in float64."""
     grid = torch.linspace(-DATA_BOUND, DATA_BOUND, grid_size, dtype=torch.float64)
@@ -191,6 +256,8 @@ def true_conditional_log_density(inputs: torch.Tensor, targets: torch.Tensor) ->
     _check_rows(inputs, targets)
     if inputs.shape[1] != 1:
         raise ValueError(f"inputs must have shape (N, 1), got {tuple(inputs.shape)}")
+    _check_finite("inputs", inputs, DATA_ADVICE)
+    _check_finite("targets", targets, DATA_ADVICE)
     inputs, targets = inputs.detach().cpu().double(), targets.detach().cpu().double()
     log_likelihood = _normal_log_density(inputs, true_function(targets), NOISE_STD)
     log_density = log_likelihood - _true_log_normaliser(inputs)
@@ -199,6 +266,12 @@ def true_conditional_log_density(inputs: torch.Tensor, targets: torch.Tensor) ->
 
 def _true_conditional_moments(inputs: torch.Tensor, grid_size: int = 2001) -> tuple[torch.Tensor, torch.Tensor]:
     """E[x | y] and Var(x | y) of the inverted problem for inputs y (N, 1), by numerical integration; each (N, 1)."""
+    _check_tensor("inputs", inputs, "(N, 1)", dims=2)
+    if inputs.shape[1] != 1:
+        raise ValueError(f"inputs must have shape (N, 1), got {tuple(inputs.shape)}")
+    _check_finite("inputs", inputs, DATA_ADVICE)
+    _check_integer("grid_size", grid_size, 401, ": a coarser grid cannot resolve the true density's narrowest peaks "
+                   "(width about 0.17)")
     grid = torch.linspace(-DATA_BOUND, DATA_BOUND, grid_size, dtype=torch.float64)
     means, variances = [], []
     for rows in inputs.split(2048):
@@ -225,6 +298,7 @@ def true_conditional_variance(inputs: torch.Tensor, grid_size: int = 2001) -> to
 
 def _check_standardisable(name: str, values: torch.Tensor) -> None:
     """Raise a clear error unless values (N, d) has two or more rows, only finite values and no constant column."""
+    _check_tensor(name, values, "(N, d) with N >= 2")
     if values.dim() != 2 or values.shape[0] < 2:
         raise ValueError(f"a standard deviation needs at least two rows; {name} has shape {tuple(values.shape)}")
     _check_finite(name, values, DATA_ADVICE)
@@ -247,6 +321,9 @@ class Standardise(nn.Module):
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Standardise inputs (N, d) column by column."""
+        if not isinstance(inputs, torch.Tensor) or inputs.dim() != 2 or inputs.shape[1] != self.mean.shape[0]:
+            raise ValueError(f"inputs must be a tensor of shape (N, {self.mean.shape[0]}), like the data this was built "
+                             f"from, got {getattr(inputs, 'shape', type(inputs).__name__)}")
         return (inputs - self.mean) / self.std
 
     def extra_repr(self) -> str:
@@ -256,6 +333,10 @@ class Standardise(nn.Module):
 
 def mse_network(inputs: torch.Tensor, n_hidden: int = 20) -> nn.Sequential:
     """The MSE baseline: standardise by the given inputs (N, 1), then 1-n_hidden-1 with tanh."""
+    _check_tensor("inputs", inputs, "(N, 1)", dims=2)
+    if inputs.shape[1] != 1:
+        raise ValueError(f"inputs must have shape (N, 1): one input feature, got {tuple(inputs.shape)}")
+    _check_integer("n_hidden", n_hidden, 1)
     return nn.Sequential(Standardise(inputs), nn.Linear(1, n_hidden), nn.Tanh(), nn.Linear(n_hidden, 1))
 
 
@@ -267,10 +348,9 @@ class MixtureDensityNetwork(nn.Module):
         super().__init__()
         sizes = {"n_components": n_components, "n_hidden": n_hidden, "n_layers": n_layers, "input_dim": input_dim,
                  "output_dim": output_dim}
-        if any(size <= 0 for size in sizes.values()):
-            raise ValueError(f"all sizes must be positive, got {sizes}")
-        if not (math.isfinite(sigma_floor) and sigma_floor >= 0):
-            raise ValueError(f"sigma_floor must be a finite number >= 0 (0: no floor), got {sigma_floor}")
+        if any(isinstance(size, bool) or not isinstance(size, numbers.Integral) or size <= 0 for size in sizes.values()):
+            raise ValueError(f"all sizes must be positive integers, got {sizes}")
+        _check_number("sigma_floor", sigma_floor, lambda value: value >= 0, "a finite number >= 0 (0: no floor)")
         self.n_components, self.output_dim = n_components, output_dim
         layers = [nn.Linear(input_dim, n_hidden), nn.Tanh()]
         for _ in range(n_layers - 1):
@@ -290,6 +370,10 @@ class MixtureDensityNetwork(nn.Module):
     def adapt_to_data(self, inputs: torch.Tensor, targets: torch.Tensor) -> "MixtureDensityNetwork":
         """Standardise inputs and targets inside the model; start with means spread out and components narrow."""
         _check_rows(inputs, targets)
+        if inputs.shape[1] != self.input_mean.shape[0] or targets.shape[1] != self.target_mean.shape[0]:
+            raise ValueError(f"this network takes inputs (N, {self.input_mean.shape[0]}) and targets "
+                             f"(N, {self.target_mean.shape[0]}), got {tuple(inputs.shape)} and {tuple(targets.shape)}: "
+                             "build it with input_dim and output_dim to match the data")
         _check_standardisable("inputs", inputs)
         _check_standardisable("targets", targets)
         self.input_mean.copy_(inputs.mean(dim=0))
@@ -307,13 +391,21 @@ class MixtureDensityNetwork(nn.Module):
 
     def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Map inputs (N, d) to (log_pi, sigma, mu) in data units: sigma and mu (N, K) if D = 1, else (N, K, D)."""
-        if inputs.dim() != 2 or inputs.shape[1] != self.input_mean.shape[0]:
-            raise ValueError(f"inputs must have shape (N, {self.input_mean.shape[0]}), got {tuple(inputs.shape)}")
+        if not isinstance(inputs, torch.Tensor) or inputs.dim() != 2 or inputs.shape[1] != self.input_mean.shape[0]:
+            raise ValueError(f"inputs must have shape (N, {self.input_mean.shape[0]}), got "
+                             f"{getattr(inputs, 'shape', type(inputs).__name__)}: pass a float tensor, one row per input")
         hidden = self.hidden((inputs - self.input_mean) / self.input_std)
-        log_pi = torch.log_softmax(self.pi_head(hidden), dim=1)
-        shape = (inputs.shape[0], self.n_components, self.output_dim)
-        sigma = (torch.exp(self.sigma_head(hidden)).view(shape) + self.sigma_floor) * self.target_std
-        mu = self.mu_head(hidden).view(shape) * self.target_std + self.target_mean
+
+        def head(linear: nn.Linear) -> torch.Tensor:
+            """linear(hidden), transposed: (outputs, N). PyTorch's CPU kernels run several times faster over a long
+            last axis (the rows) than over a short one (the components)."""
+            return torch.addmm(linear.bias[:, None], linear.weight, hidden.t())
+
+        log_pi = torch.log_softmax(head(self.pi_head), dim=0).t()
+        shape = (self.n_components, self.output_dim, inputs.shape[0])  # (K, D, N), then viewed as (N, K, D)
+        scale, shift = self.target_std[:, None], self.target_mean[:, None]
+        sigma = ((torch.exp(head(self.sigma_head)).view(shape) + self.sigma_floor) * scale).permute(2, 0, 1)
+        mu = (head(self.mu_head).view(shape) * scale + shift).permute(2, 0, 1)
         if self.output_dim == 1:
             return log_pi, sigma[:, :, 0], mu[:, :, 0]  # 1-D targets: the (N, K) convention of the series
         return log_pi, sigma, mu
@@ -326,6 +418,8 @@ class MixtureDensityNetwork(nn.Module):
 
 def _check_mixture_shapes(log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor) -> None:
     """Raise a clear error unless log_pi is (N, K) and sigma and mu are both (N, K) or both (N, K, D)."""
+    for name, value in [("log_pi", log_pi), ("sigma", sigma), ("mu", mu)]:
+        _check_tensor(name, value, "(N, K), or (N, K, D) for sigma and mu")
     if log_pi.dim() != 2 or sigma.shape != mu.shape or mu.dim() not in (2, 3) or mu.shape[:2] != log_pi.shape:
         raise ValueError(
             "log_pi must have shape (N, K) and sigma and mu the same shape (N, K) or (N, K, D), got "
@@ -349,6 +443,21 @@ def check_mixture(log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor) -
         )
 
 
+def _exp_floor(dtype: torch.dtype) -> float:
+    """A log value a little above the point where exp underflows in dtype: about -79 in float32, -638 in float64."""
+    return 0.9 * math.log(torch.finfo(dtype).tiny)
+
+
+def _logsumexp_over_components(values: torch.Tensor) -> torch.Tensor:
+    """log sum exp over the first axis (the components), as torch.logsumexp but faster on the CPU: arguments that
+    would underflow exp are raised to just above that point (exp is many times slower there, and the change is far
+    below the float's precision)."""
+    largest = values.detach().amax(dim=0)
+    shift = torch.where(torch.isfinite(largest), largest, 0.0)
+    # Adding the largest value itself keeps a column of -inf at -inf (and one holding inf or NaN so), as logsumexp does.
+    return (values - shift).clamp_min(_exp_floor(values.dtype)).exp().sum(dim=0).log() + largest
+
+
 def mixture_log_density(
     log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor, targets: torch.Tensor
 ) -> torch.Tensor:
@@ -362,24 +471,27 @@ def mixture_log_density(
         )
     if log_pi.shape[0] == 0:
         raise ValueError("the batch has no rows (N = 0): the loss of an empty batch is undefined; pass at least 1 row")
-    if mu.dim() == 2:  # 1-D: T separate scalar targets per row, each a vector of length D = 1
-        target_vectors, mu_vectors, sigma_vectors = targets[:, :, None], mu[:, :, None], sigma[:, :, None]
-    elif targets.shape[1] == mu.shape[2]:  # D-dimensional: one target vector per row
-        target_vectors, mu_vectors, sigma_vectors = targets[:, None, :], mu, sigma
+    # Components first: (K, N, T) for 1-D targets, (K, D, N) for vectors. PyTorch's CPU kernels reduce a short last
+    # axis several times more slowly than a leading one, and a mixture has few components and many rows.
+    if mu.dim() == 2:  # 1-D: T separate scalar targets per row
+        component_log_density = _normal_log_density(targets[None], mu.t().contiguous()[:, :, None],
+                                                    sigma.t().contiguous()[:, :, None])
+        log_weights = log_pi.t().contiguous()[:, :, None]
+    elif targets.shape[1] == mu.shape[2]:  # D-dimensional: one target vector per row; diagonal covariance
+        component_log_density = _normal_log_density(targets.t()[None], mu.permute(1, 2, 0).contiguous(),
+                                                    sigma.permute(1, 2, 0).contiguous()).sum(dim=1)
+        log_weights = log_pi.t().contiguous()
     else:
         raise ValueError(f"targets must have shape (N, D) with D = {mu.shape[2]}, got {tuple(targets.shape)}")
-    # (N, T, 1, D) against (N, 1, K, D), summed over D (diagonal covariance): every target under every component.
-    component_log_density = _normal_log_density(
-        target_vectors[:, :, None, :], mu_vectors[:, None], sigma_vectors[:, None]
-    ).sum(dim=3)
     # One synchronisation per call, reusing the densities: NaN or inf in mu or targets, or sigma <= 0, NaN or inf, make
     # their sum non-finite. Only if this or the sum of pi fails do the slower checks find and name the problem; if they
     # find none (a target so far out that its density underflows), the result stands.
-    pi_total = log_pi.detach().exp().sum(dim=1)
+    pi_total = log_weights.detach().clamp_min(_exp_floor(log_pi.dtype)).exp().sum(dim=0)  # a weight below e^-79 adds e^-79
     if not bool(torch.isfinite(component_log_density.detach().sum()) & ((pi_total - 1).abs().max() < 1e-3)):
         check_mixture(log_pi, sigma, mu)
         _check_finite("targets", targets, DATA_ADVICE)
-    return torch.logsumexp(log_pi[:, None, :] + component_log_density, dim=2)
+    log_density = _logsumexp_over_components(log_weights + component_log_density)
+    return log_density if mu.dim() == 2 else log_density[:, None]
 
 
 def mixture_nll(log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -396,6 +508,11 @@ def density_then_log_nll(
     log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor, targets: torch.Tensor
 ) -> torch.Tensor:
     """The original recipe's loss (densities, times pi, summed, then the log): kept only to show how it fails."""
+    check_mixture(log_pi, sigma, mu)  # valid parameters: the failure it shows comes from the formula, not the input
+    if mu.dim() != 2 or targets.dim() != 2 or targets.shape != (mu.shape[0], 1):
+        raise ValueError(f"this loss takes 1-D mixtures (N, K) and targets (N, 1), got mu {tuple(mu.shape)} and "
+                         f"targets {tuple(targets.shape)}; reshape a vector of targets with .reshape(-1, 1)")
+    _check_finite("targets", targets, DATA_ADVICE)
     densities = torch.exp(-0.5 * ((targets - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
     return -torch.log((log_pi.exp() * densities).sum(dim=1)).mean()
 
@@ -414,16 +531,31 @@ def mixture_distribution(
 def probability_integral_transform(log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor,
                                    targets: torch.Tensor) -> torch.Tensor:
     """The 1-D mixture's CDF at each row's target (N, 1): the PIT values u = F(target | input), shape (N,)."""
+    check_mixture(log_pi, sigma, mu)
+    _check_tensor("targets", targets, "(N, 1)")
+    if mu.dim() != 2 or targets.shape != (mu.shape[0], 1):
+        raise ValueError(f"need a 1-D mixture, mu (N, K), and targets (N, 1) with the same N, got mu {tuple(mu.shape)} "
+                         f"and targets {tuple(targets.shape)}; reshape a vector of targets with .reshape(-1, 1)")
+    _check_finite("targets", targets, DATA_ADVICE)
     return (log_pi.exp() * torch.special.ndtr((targets - mu) / sigma)).sum(dim=1)
 
 
 def critical_distance(n: int, significance: float) -> float:
     """The KS distance that n uniform values exceed with probability `significance` (Kolmogorov's limit, for large n)."""
+    _check_integer("n", n, 1, ": the number of values tested")
+    _check_number("significance", significance, lambda value: 0 < value < 1, "a probability strictly between 0 and 1, "
+                  "such as 0.05")
     return math.sqrt(-math.log(significance / 2) / 2) / math.sqrt(n)
 
 
 def distance_from_uniform(values: torch.Tensor) -> float:
     """Kolmogorov-Smirnov distance between the values' empirical CDF and the uniform CDF on [0, 1]."""
+    _check_tensor("values", values, "(N,)", dims=1)
+    if len(values) == 0:
+        raise ValueError("values is empty: pass at least one PIT value")
+    _check_finite("values", values, "PIT values are numbers in [0, 1]")
+    if bool((values < 0).any() | (values > 1).any()):
+        raise ValueError("values must lie in [0, 1], as PIT values (CDF values) do; got values outside it")
     ordered = values.sort().values
     n = len(ordered)
     above = torch.arange(1, n + 1, device=ordered.device) / n - ordered
@@ -433,27 +565,43 @@ def distance_from_uniform(values: torch.Tensor) -> float:
 
 def count_modes(density: torch.Tensor) -> int:
     """Local maxima of a density tabulated on a grid (1-D) that reach at least 5% of its highest value."""
+    _check_tensor("density", density, "(G,): a density's values on a grid", dims=1)
+    if len(density) < 3:
+        raise ValueError(f"density must hold at least 3 grid values to have an inner maximum, got {len(density)}")
+    _check_finite("density", density, "tabulate a density (exp of a log density), not a log density with -inf")
+    if bool((density < 0).any()):
+        raise ValueError("density must be >= 0 everywhere: pass the density itself, not its logarithm")
     inner = density[1:-1]
     return int(((inner > density[:-2]) & (inner >= density[2:]) & (inner > 0.05 * density.max())).sum())
 
 
 def binned_log_density(logits: torch.Tensor, targets: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
-    """log p(target) of a softmax over equal bins with these edges (B + 1): log P(bin) - log(bin width), shape (N,).
+    """log p(target) of a softmax over bins with these edges (B + 1): log P(bin) - log(its width), shape (N,).
     A target outside [edges[0], edges[-1]] counts in the nearest end bin: choose edges that span every target."""
     _check_rows(logits, targets)
+    _check_tensor("edges", edges, "(B + 1,): the bins' edges, increasing", dims=1)
     if targets.shape[1] != 1 or logits.shape[1] != len(edges) - 1:
         raise ValueError(f"need targets (N, 1) and one logit per bin, got targets {tuple(targets.shape)}, "
                          f"logits {tuple(logits.shape)} and {len(edges) - 1} bins")
+    _check_finite("edges", edges, "pass finite bin edges")
+    widths = edges.diff().to(targets.device)
+    if not bool((widths > 0).all()):
+        raise ValueError("edges must be strictly increasing: every bin needs a positive width")
+    _check_finite("targets", targets, DATA_ADVICE)
     bins = torch.bucketize(targets[:, 0], edges[1:-1].to(targets.device))
-    return torch.log_softmax(logits, dim=1).gather(1, bins[:, None])[:, 0] - torch.log(edges[1] - edges[0])
+    return torch.log_softmax(logits, dim=1).gather(1, bins[:, None])[:, 0] - torch.log(widths[bins])
 
 
 def pinball_loss(predictions: torch.Tensor, targets: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
     """Mean pinball loss of quantile predictions (N, Q) at levels (Q,) for targets (N, 1) (notebook 09)."""
     _check_rows(predictions, targets)
+    _check_tensor("levels", levels, "(Q,): the quantile levels", dims=1)
     if targets.shape[1] != 1 or predictions.shape[1] != len(levels):
         raise ValueError(f"need targets (N, 1) and one prediction per level, got targets {tuple(targets.shape)}, "
                          f"predictions {tuple(predictions.shape)} and {len(levels)} levels")
+    if not bool(((levels > 0) & (levels < 1)).all()):
+        raise ValueError(f"every quantile level must lie strictly between 0 and 1, got {levels.tolist()}")
+    _check_finite("targets", targets, DATA_ADVICE)
     residual = targets - predictions
     levels = levels.to(predictions.device)
     return torch.maximum(levels * residual, (levels - 1) * residual).mean()
@@ -461,6 +609,12 @@ def pinball_loss(predictions: torch.Tensor, targets: torch.Tensor, levels: torch
 
 def gumbel_max_choice(log_pi: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Pick one component per row with probability pi: argmax of log_pi + Gumbel noise; shape (N,)."""
+    _check_tensor("log_pi", log_pi, "(N, K): log weights, one row per choice", dims=2)
+    if log_pi.shape[1] == 0:
+        raise ValueError("log_pi has no components (K = 0): there is nothing to choose from")
+    if bool(torch.isnan(log_pi).any() | (log_pi == math.inf).any() | (log_pi == -math.inf).all(dim=1).any()):
+        raise ValueError("log_pi must hold numbers below +inf with at least one weight above 0 (log > -inf) in every "
+                         "row: pass log_softmax(logits)")
     uniform = torch.rand(log_pi.shape, generator=generator).to(log_pi.device)
     gumbel = -torch.log(-torch.log(uniform.clamp_min(torch.finfo(uniform.dtype).tiny)))
     return torch.argmax(log_pi + gumbel, dim=1)
@@ -502,15 +656,20 @@ def train(
     progress: bool = True,
 ) -> list[float]:
     """Train model on (inputs, targets) with loss_fn; return the mean loss of every epoch (ValueError if not finite)."""
+    _check_module("model", model)
+    if not callable(loss_fn):
+        raise ValueError(f"loss_fn must be a function of (model outputs, targets), such as mdn_loss, got {loss_fn!r}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise ValueError(f"optimizer must be a torch.optim optimizer of the model's parameters, got {optimizer!r}")
     _check_rows(inputs, targets)
     if inputs.shape[0] == 0:
         raise ValueError("inputs and targets have no rows (N = 0): there is nothing to train on")
     _check_finite("inputs", inputs, DATA_ADVICE)
     _check_finite("targets", targets, DATA_ADVICE)
-    if epochs <= 0:
-        raise ValueError(f"epochs must be positive, got {epochs}")
-    if batch_size is not None and batch_size <= 0:
-        raise ValueError(f"batch_size must be positive (or None for full batches), got {batch_size}")
+    _check_integer("epochs", epochs, 1, ": epochs must be positive")
+    if batch_size is not None:
+        _check_integer("batch_size", batch_size, 1, ": batch_size must be positive (or None for full batches)")
+    _check_seed(seed)
     device = next(model.parameters()).device
     inputs, targets = inputs.to(device), targets.to(device)
     n = inputs.shape[0]
@@ -549,6 +708,9 @@ def train(
 
 def mdn_loss(outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], targets: torch.Tensor) -> torch.Tensor:
     """The MDN's loss for train(): mixture_nll of the model's (log_pi, sigma, mu) against targets (N, 1)."""
+    if not isinstance(outputs, tuple) or len(outputs) != 3:
+        raise ValueError("outputs must be the tuple (log_pi, sigma, mu) that a MixtureDensityNetwork returns, got "
+                         f"{type(outputs).__name__}: pass model(inputs) of an MDN")
     return mixture_nll(*outputs, targets)
 
 
@@ -556,6 +718,9 @@ def train_with_budget(model: nn.Module, inputs: torch.Tensor, targets: torch.Ten
                       learning_rate: float = 0.02, epochs: int = 70, seed: int = 0, progress: bool = False,
                       batch_size: int | None = 1000) -> float:
     """Train with the recommended recipe's budget (Adam, cosine decay, batches of 1000, 70 epochs); return seconds."""
+    _check_number("learning_rate", learning_rate, lambda value: value > 0, "a positive number, such as 0.02")
+    _check_integer("epochs", epochs, 1, ": epochs must be positive")
+    _check_module("model", model)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     start = time.perf_counter()
@@ -565,12 +730,16 @@ def train_with_budget(model: nn.Module, inputs: torch.Tensor, targets: torch.Ten
 
 def tanh_network(inputs: torch.Tensor, n_outputs: int, n_hidden: int = 32) -> nn.Sequential:
     """Standardise by the given inputs (N, d), two tanh layers of n_hidden units, then n_outputs (notebook 09)."""
+    _check_standardisable("inputs", inputs)
+    _check_integer("n_outputs", n_outputs, 1)
+    _check_integer("n_hidden", n_hidden, 1)
     return nn.Sequential(Standardise(inputs), nn.Linear(inputs.shape[1], n_hidden), nn.Tanh(),
                          nn.Linear(n_hidden, n_hidden), nn.Tanh(), nn.Linear(n_hidden, n_outputs))
 
 
 def recipe_network(inputs: torch.Tensor, targets: torch.Tensor, n_components: int = 12) -> MixtureDensityNetwork:
     """The recipe's network (notebook 06): 2 x 32 tanh, K = 12, adapted to (inputs, targets), first layer 4x steeper."""
+    _check_rows(inputs, targets)
     model = MixtureDensityNetwork(n_components, n_hidden=32, n_layers=2, input_dim=inputs.shape[1],
                                   output_dim=targets.shape[1]).adapt_to_data(inputs, targets)
     with torch.no_grad():  # first-layer tanh units 4x steeper than by default: pi can switch sharply from the start
@@ -588,6 +757,8 @@ def train_mixture_density_network(
     progress: bool = True,
 ) -> tuple[MixtureDensityNetwork, list[float]]:
     """The series' recommended recipe (notebook 06): recipe_network, Adam 0.02 with cosine decay, batches of 1000."""
+    _check_rows(inputs, targets)
+    _check_integer("epochs", epochs, 1, ": epochs must be positive")
     seed_everything(seed)
     model = recipe_network(inputs, targets, n_components).to(pick_device())
     optimizer = torch.optim.Adam(model.parameters(), lr=0.02, fused=True)
@@ -599,8 +770,9 @@ def train_mixture_density_network(
 def _stacked_mixture_forward(template: MixtureDensityNetwork, parameters: dict, buffers: dict,
                              inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """MixtureDensityNetwork.forward for S stacked copies at once, by batched matrix products (faster than vmap)."""
-    if inputs.dim() != 2 or inputs.shape[1] != template.input_mean.shape[0]:
-        raise ValueError(f"inputs must have shape (N, {template.input_mean.shape[0]}), got {tuple(inputs.shape)}")
+    if not isinstance(inputs, torch.Tensor) or inputs.dim() != 2 or inputs.shape[1] != template.input_mean.shape[0]:
+        raise ValueError(f"inputs must have shape (N, {template.input_mean.shape[0]}), got "
+                         f"{getattr(inputs, 'shape', type(inputs).__name__)}: pass a float tensor, one row per input")
 
     def layer(weight: torch.Tensor, bias: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         """(S, N, in) -> (S, N, out); one input is a product, not a matrix product (faster)."""
@@ -611,16 +783,18 @@ def _stacked_mixture_forward(template: MixtureDensityNetwork, parameters: dict, 
     hidden = (inputs - buffers["input_mean"][:, None]) / buffers["input_std"][:, None]
     for index in range(0, len(template.hidden), 2):  # Linear, Tanh, Linear, Tanh, ...
         hidden = torch.tanh(layer(parameters[f"hidden.{index}.weight"], parameters[f"hidden.{index}.bias"], hidden))
-    heads = ["pi_head", "sigma_head", "mu_head"]  # the three heads as one product, then split
-    outputs = layer(torch.cat([parameters[f"{head}.weight"] for head in heads], dim=1),
-                    torch.cat([parameters[f"{head}.bias"] for head in heads], dim=1), hidden)
+    # The three heads as one product, then split; transposed, (S, outputs, N), as in MixtureDensityNetwork.forward.
+    heads = ["pi_head", "sigma_head", "mu_head"]
+    outputs = torch.baddbmm(torch.cat([parameters[f"{head}.bias"] for head in heads], dim=1)[:, :, None],
+                            torch.cat([parameters[f"{head}.weight"] for head in heads], dim=1), hidden.transpose(1, 2))
     n_components, output_dim = template.n_components, template.output_dim
-    logits, log_sigma, mu = outputs.split([n_components, n_components * output_dim, n_components * output_dim], dim=2)
-    shape = (*hidden.shape[:2], n_components, output_dim)
-    target_std, target_mean = buffers["target_std"][:, None, None], buffers["target_mean"][:, None, None]
-    sigma = (torch.exp(log_sigma).reshape(shape) + buffers["sigma_floor"][:, None, None, None]) * target_std
-    mu = mu.reshape(shape) * target_std + target_mean
-    log_pi = torch.log_softmax(logits, dim=2)
+    logits, log_sigma, mu = outputs.split([n_components, n_components * output_dim, n_components * output_dim], dim=1)
+    shape = (hidden.shape[0], n_components, output_dim, hidden.shape[1])  # (S, K, D, N), then viewed as (S, N, K, D)
+    scale, shift = buffers["target_std"][:, None, :, None], buffers["target_mean"][:, None, :, None]
+    floor = buffers["sigma_floor"][:, None, None, None]
+    sigma = ((torch.exp(log_sigma).view(shape) + floor) * scale).permute(0, 3, 1, 2)
+    mu = (mu.view(shape) * scale + shift).permute(0, 3, 1, 2)
+    log_pi = torch.log_softmax(logits, dim=1).transpose(1, 2)
     if output_dim == 1:
         return log_pi, sigma[..., 0], mu[..., 0]
     return log_pi, sigma, mu
@@ -631,6 +805,11 @@ class SeedEnsemble(nn.Module):
 
     def __init__(self, models: list[nn.Module]):
         super().__init__()
+        _check_models(models)
+        shapes = [[(name, tuple(value.shape)) for name, value in model.state_dict().items()] for model in models]
+        if any(type(model) is not type(models[0]) or shape != shapes[0] for model, shape in zip(models, shapes)):
+            raise ValueError("every model must be of the same class with the same sizes (the same parameter and buffer "
+                             "shapes), so that their weights can be stacked: train different sizes in separate ensembles")
         parameters, buffers = torch.func.stack_module_state(models)
         self.parameter_names, self.buffer_names = list(parameters), list(buffers)
         self.stacked_parameters = nn.ParameterList(nn.Parameter(parameters[name]) for name in self.parameter_names)
@@ -651,6 +830,10 @@ class SeedEnsemble(nn.Module):
 
     def unstack(self, models: list[nn.Module]) -> list[nn.Module]:
         """Copy each seed's trained weights back into models (same order as given), on the ensemble's device."""
+        _check_models(models)
+        if len(models) != len(self.stacked_parameters[0]):
+            raise ValueError(f"pass as many models as the ensemble holds ({len(self.stacked_parameters[0])}), "
+                             f"got {len(models)}")
         for seed_index, model in enumerate(models):
             model.to(self.stacked_parameters[0].device)
             state = {name: value[seed_index] for name, value in zip(self.parameter_names, self.stacked_parameters)}
@@ -663,6 +846,10 @@ def ensemble_nll(outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], targe
                  mask: torch.Tensor | None = None) -> torch.Tensor:
     """Mean over seeds of each seed's mixture_nll, for a SeedEnsemble of MDNs: each seed gets its own gradients.
     mask (S, N) of 0s and 1s, optional: each seed's NLL is the mean over its own rows only (notebook 08's folds)."""
+    if not isinstance(outputs, tuple) or len(outputs) != 3 or not all(
+            isinstance(tensor, torch.Tensor) and tensor.dim() >= 3 for tensor in outputs):
+        raise ValueError("outputs must be the tuple (log_pi, sigma, mu) of a SeedEnsemble of MDNs, each with a leading "
+                         "seed axis: (S, N, K), and (S, N, K) or (S, N, K, D) for sigma and mu")
     log_pi, sigma, mu = outputs
     n_seeds = log_pi.shape[0]
     rows = (log_pi.flatten(0, 1), sigma.flatten(0, 1), mu.flatten(0, 1))
@@ -670,6 +857,8 @@ def ensemble_nll(outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], targe
         return mixture_nll(*rows, targets.repeat(n_seeds, 1))
     if mask.shape != log_pi.shape[:2]:
         raise ValueError(f"mask must have shape (seeds, N) = {tuple(log_pi.shape[:2])}, got {tuple(mask.shape)}")
+    if not bool(((mask == 0) | (mask == 1)).all()):
+        raise ValueError("mask must hold only 0s (row left out) and 1s (row kept)")
     if not bool((mask.sum(dim=1) > 0).all()):
         raise ValueError("every seed's mask must select at least one row: a seed with no rows has no loss")
     log_density = mixture_log_density(*rows, targets.repeat(n_seeds, 1)).view(n_seeds, -1)
@@ -679,6 +868,8 @@ def ensemble_nll(outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], targe
 
 def outputs_on_cpu(model: nn.Module, inputs: torch.Tensor):
     """The model's outputs at inputs, computed without gradients on the model's device and returned on the CPU."""
+    _check_module("model", model)
+    _check_tensor("inputs", inputs, "(N, number of input features)")
     device = next(model.parameters()).device
     with torch.no_grad():
         outputs = model(inputs.to(device))
@@ -689,6 +880,13 @@ def train_side_by_side(models: list[MixtureDensityNetwork], inputs: torch.Tensor
                        masks: torch.Tensor, epochs: int = 700, learning_rate: float = 0.02) -> SeedEnsemble:
     """Train same-shaped MDNs at once, model s on the rows where masks[s] (S, N) is 1 (notebook 08's folds): full
     batches, Adam with cosine decay; returns the trained SeedEnsemble."""
+    _check_models(models, MixtureDensityNetwork)
+    _check_rows(inputs, targets)
+    if not isinstance(masks, torch.Tensor) or masks.shape != (len(models), len(inputs)):
+        raise ValueError(f"masks must be a tensor of shape (models, N) = ({len(models)}, {len(inputs)}): one row of 0s "
+                         f"and 1s per model, got {getattr(masks, 'shape', type(masks).__name__)}")
+    _check_integer("epochs", epochs, 1, ": epochs must be positive")
+    _check_number("learning_rate", learning_rate, lambda value: value > 0, "a positive number, such as 0.02")
     ensemble = SeedEnsemble(models).to(pick_device())
     masks = masks.to(pick_device())  # full batches: the masks' rows are the data's rows
     masked_loss = lambda outputs, batch_targets: ensemble_nll(outputs, batch_targets, masks)  # noqa: E731
@@ -699,15 +897,31 @@ def train_side_by_side(models: list[MixtureDensityNetwork], inputs: torch.Tensor
 def pool_mixtures(log_pi: torch.Tensor, sigma: torch.Tensor,
                   mu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """S stacked mixtures, (S, N, K) or (S, N, K, D), as one mixture of S * K components per row, weights pi / S."""
+    for name, value in [("log_pi", log_pi), ("sigma", sigma), ("mu", mu)]:
+        _check_tensor(name, value, "(S, N, K), or (S, N, K, D) for sigma and mu")
+    if log_pi.dim() != 3 or sigma.shape != mu.shape or mu.shape[:3] != log_pi.shape or mu.dim() not in (3, 4):
+        raise ValueError("need stacked mixtures: log_pi (S, N, K), and sigma and mu both (S, N, K) or (S, N, K, D), "
+                         f"got {tuple(log_pi.shape)}, {tuple(sigma.shape)}, {tuple(mu.shape)}: stack the models' "
+                         "outputs along a new first axis (a SeedEnsemble's outputs are so)")
     n_models = log_pi.shape[0]
     log_pi, sigma, mu = (tensor.transpose(0, 1).flatten(1, 2) for tensor in (log_pi, sigma, mu))
     return log_pi - math.log(n_models), sigma, mu
 
 
-def gaps_to_truth(models: list[MixtureDensityNetwork], inputs: torch.Tensor,
-                  targets: torch.Tensor) -> list[tuple[float, float]]:
-    """Each model's mean NLL on (inputs, targets) minus the true density's (nats), with its standard error."""
-    truth = true_conditional_log_density(inputs, targets)  # the slow part, computed once for all the models
+def gaps_to_truth(models: list[MixtureDensityNetwork], inputs: torch.Tensor, targets: torch.Tensor,
+                  truth_log_density: torch.Tensor | None = None) -> list[tuple[float, float]]:
+    """Each model's mean NLL on (inputs, targets) minus the true density's (nats), with its standard error;
+    truth_log_density (N, 1), optional: true_conditional_log_density(inputs, targets), if already computed."""
+    _check_models(models, MixtureDensityNetwork)
+    _check_rows(inputs, targets)
+    if targets.shape[1] != 1:
+        raise ValueError(f"targets must have shape (N, 1), got {tuple(targets.shape)}")
+    if truth_log_density is not None and (not isinstance(truth_log_density, torch.Tensor)
+                                          or truth_log_density.shape != (len(inputs), 1)):
+        raise ValueError(f"truth_log_density must be a tensor of shape ({len(inputs)}, 1), as "
+                         "true_conditional_log_density(inputs, targets) returns, or None to compute it here")
+    # The slow part, computed once for all the models (or passed in, computed once for all the calls).
+    truth = true_conditional_log_density(inputs, targets) if truth_log_density is None else truth_log_density
     gaps = []
     for model in models:
         with torch.no_grad():
@@ -719,12 +933,22 @@ def gaps_to_truth(models: list[MixtureDensityNetwork], inputs: torch.Tensor,
 
 def gap_to_truth(truth_log_density: torch.Tensor, model_log_density: torch.Tensor) -> tuple[float, float]:
     """Mean of truth minus model log density over the points, (N,) each: the NLL gap (nats) and its standard error."""
+    _check_tensor("truth_log_density", truth_log_density, "(N,)", dims=1)
+    _check_tensor("model_log_density", model_log_density, "(N,)", dims=1)
+    if len(truth_log_density) != len(model_log_density) or len(truth_log_density) < 2:
+        raise ValueError("truth_log_density and model_log_density must have the same length N >= 2 (a standard error "
+                         f"needs two points), got {len(truth_log_density)} and {len(model_log_density)}")
+    _check_finite("truth_log_density", truth_log_density, "the true density is positive wherever data can fall")
+    if bool(torch.isnan(model_log_density).any()):
+        raise ValueError("model_log_density holds NaN: evaluate the model with mixture_log_density on finite data")
     gap_per_point = truth_log_density.double() - model_log_density.double()
     return gap_per_point.mean().item(), gap_per_point.std().item() / math.sqrt(len(gap_per_point))
 
 
 def held_out_gap(model: MixtureDensityNetwork, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[float, float]:
     """Mean held-out NLL of model minus that of the true density (nats), and its standard error."""
+    if not isinstance(model, MixtureDensityNetwork):
+        raise ValueError(f"model must be a MixtureDensityNetwork, got {type(model).__name__}")
     return gaps_to_truth([model], inputs, targets)[0]
 
 
@@ -741,17 +965,29 @@ COMPONENT_COLOURS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purp
 
 def component_colour(k: int) -> str:
     """The colour of mixture component k (0-based) in every plot of the series."""
+    _check_integer("k", k, 0, ": components are numbered from 0")
     return COMPONENT_COLOURS[k % len(COMPONENT_COLOURS)]
 
 
 def plot_data(ax: plt.Axes, inputs: torch.Tensor, targets: torch.Tensor, label: str = "data") -> None:
     """Scatter (inputs, targets) lightly on ax, in the data's grey."""
+    _check_rows(inputs, targets)
+    if inputs.shape[1] != 1 or targets.shape[1] != 1:
+        raise ValueError(f"a scatter plot takes one input and one target per row, (N, 1) each, got "
+                         f"{tuple(inputs.shape)} and {tuple(targets.shape)}")
     ax.scatter(inputs.cpu().numpy(), targets.cpu().numpy(), s=4, alpha=0.25, color=DATA_COLOUR, label=label)
 
 
 def plot_loss_curve(history: list[float], title: str, ylabel: str, reference: float | None = None,
                     reference_label: str = "", log_scale: bool = False) -> plt.Figure:
     """Plot a training loss history against the epoch, with an optional horizontal reference line (a floor)."""
+    if not isinstance(history, (list, tuple)) or not history or not all(
+            isinstance(loss, numbers.Real) and math.isfinite(loss) for loss in history):
+        raise ValueError("history must be a non-empty list of finite losses, one per epoch, as train returns")
+    if log_scale and min(history) <= 0:
+        raise ValueError("a log scale needs positive losses; an NLL can be negative: pass log_scale=False")
+    if reference is not None:
+        _check_number("reference", reference, lambda value: True, "a finite number (or None for no line)")
     figure, ax = plt.subplots(figsize=(7, 3.5))
     ax.plot(range(1, len(history) + 1), history, label="training loss")
     if reference is not None:
@@ -763,6 +999,12 @@ def plot_loss_curve(history: list[float], title: str, ylabel: str, reference: fl
 
 def plot_mixture_bands(ax: plt.Axes, model: MixtureDensityNetwork, input_grid: torch.Tensor, min_weight: float = 0.05) -> None:
     """Draw each component's mean +- one sigma against the inputs, only where its weight exceeds min_weight."""
+    if not isinstance(model, MixtureDensityNetwork) or model.output_dim != 1 or model.input_mean.shape[0] != 1:
+        raise ValueError("model must be a MixtureDensityNetwork with one input and one target (bands need 1-D targets)")
+    _check_tensor("input_grid", input_grid, "(G, 1): the inputs to draw at, in order", dims=2)
+    if input_grid.shape[1] != 1:
+        raise ValueError(f"input_grid must have shape (G, 1), got {tuple(input_grid.shape)}")
+    _check_number("min_weight", min_weight, lambda value: 0 <= value < 1, "a weight in [0, 1)")
     with torch.no_grad():
         log_pi, sigma, mu = (parameter.cpu() for parameter in model(input_grid.to(model.target_std.device)))
     for k in range(mu.shape[1]):

@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+import helpers
 from helpers import (
     ARM_LINKS,
     ARM_SENSOR_NOISE,
@@ -705,3 +706,23 @@ def test_true_conditional_variance_averages_to_the_best_possible_mse():
     variance = true_conditional_variance(inputs)
     assert variance.shape == (4000, 1) and bool((variance > 0).all())
     assert abs(variance.mean().item() - 21.3) < 0.5, "E[Var(x | y)], the spec's best possible MSE"
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_fast_logsumexp_over_components_matches_torch_logsumexp(dtype):
+    generator = torch.Generator().manual_seed(0)
+    values = (300 * torch.randn(12, 500, generator=generator)).to(dtype)  # spreads far past exp's underflow
+    values[:, 0] = -math.inf  # a column of zeros: log 0
+    values[3, 1] = -math.inf  # one zero among numbers
+    values.requires_grad_()
+    fast = helpers._logsumexp_over_components(values)
+    reference = torch.logsumexp(values, dim=0)
+    assert torch.equal(torch.isneginf(fast), torch.isneginf(reference)) and bool(torch.isneginf(fast[0]))
+    finite = torch.isfinite(reference)
+    assert torch.allclose(fast[finite], reference[finite], rtol=1e-6 if dtype == torch.float32 else 1e-13)
+    fast_gradient, = torch.autograd.grad(fast[1:].sum(), values)
+    reference_gradient, = torch.autograd.grad(reference[1:].sum(), values)
+    # Column 0 left out: torch.logsumexp's own gradient there is NaN (-inf minus -inf), even with nothing summed.
+    tolerance = 1e-4 if dtype == torch.float32 else 1e-12  # float32 values near 400 are rounded to about 3e-5
+    assert torch.allclose(fast_gradient[:, 1:], reference_gradient[:, 1:], atol=tolerance)
+    assert torch.equal(fast_gradient[:, 0], torch.zeros(12, dtype=dtype))
