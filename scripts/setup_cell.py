@@ -12,16 +12,28 @@ import nbformat
 
 SETUP_CELL = '''\
 # @title Set-up: make helpers.py importable (from this checkout; on Colab, from a copy fetched once)
-import os, pathlib, subprocess, sys
+import os, pathlib, shutil, subprocess, sys
 
 series = os.environ.get("MDN_TUTORIAL_REPOSITORY", "https://github.com/mdn-tutorial/mdn-tutorial")
 here = pathlib.Path.cwd()
 root = next((folder for folder in (here, *here.parents) if (folder / "helpers.py").is_file()), here / "mdn-tutorial")
 if not (root / "helpers.py").is_file():
-    fetch = subprocess.run(["git", "clone", "--quiet", series, str(root)], capture_output=True, text=True)
-    if fetch.returncode != 0:
-        raise RuntimeError(f"helpers.py is not in this folder or above it, and fetching {series} failed "
-                           f"({fetch.stderr.strip()}). Clone the series and open the notebooks from its checkout.")
+    seconds, existed = float(os.environ.get("MDN_TUTORIAL_FETCH_SECONDS", 60)), root.exists()
+    try:  # a network that accepts the connection and never answers would otherwise hang here for ever
+        fetch = subprocess.run(["git", "clone", "--quiet", series, str(root)], capture_output=True, text=True,
+                               timeout=seconds)
+        problem = fetch.stderr.strip() if fetch.returncode else None
+    except subprocess.TimeoutExpired:
+        problem = f"no answer within {seconds:.0f} s"
+    except FileNotFoundError:
+        problem = "git is not installed"
+    if problem is not None:
+        if not existed:
+            shutil.rmtree(root, ignore_errors=True)  # what a clone cut short leaves behind
+        raise RuntimeError(f"helpers.py is not in this folder or above it, and fetching {series} failed ({problem}). "
+                           "Fetch the series yourself and open the notebooks from its checkout, in a terminal:\\n"
+                           f"    git clone {series} mdn-tutorial\\n    cd mdn-tutorial\\n"
+                           "    python3 -m venv .venv && .venv/bin/pip install -r requirements.txt && .venv/bin/jupyter lab")
 if str(root) not in sys.path:
     sys.path.insert(0, str(root))'''
 

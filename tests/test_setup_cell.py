@@ -1,7 +1,10 @@
 """The set-up cell: every notebook opens with it, and it works outside a checkout (as on Colab) by fetching the series."""
 
 import shutil
+import socket
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import nbformat
@@ -35,9 +38,9 @@ def make_series_repository(folder: Path) -> Path:
     return folder
 
 
-def kernel_client(notebook: nbformat.NotebookNode, folder: Path) -> NotebookClient:
-    """A client that runs notebook in a kernel started in folder."""
-    return NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
+def kernel_client(notebook: nbformat.NotebookNode, folder: Path, timeout: int = 600) -> NotebookClient:
+    """A client that runs notebook in a kernel started in folder, each cell for at most timeout seconds."""
+    return NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
 
 
 def test_a_notebook_outside_any_checkout_fetches_the_series_and_its_data_once(tmp_path, monkeypatch):
@@ -64,9 +67,49 @@ def test_a_notebook_outside_any_checkout_fetches_the_series_and_its_data_once(tm
     assert check.outputs[0]["text"].split() == [str(fetched / "helpers.py"), "272"], "helpers and the data, fetched"
 
 
-def test_the_setup_cell_says_what_to_do_when_the_fetch_fails(tmp_path, monkeypatch):
-    monkeypatch.setenv("MDN_TUTORIAL_REPOSITORY", str(tmp_path / "no-such-repository"))
+def run_setup_cell_expecting_failure(folder: Path) -> str:
+    """Run the set-up cell alone in a kernel started in folder; return the error it raises, traceback included."""
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SETUP_CELL)])
-    with pytest.raises(CellExecutionError, match="Clone the series and open the notebooks from its checkout"):
-        kernel_client(notebook, tmp_path).execute()
+    with pytest.raises(CellExecutionError) as raised:
+        kernel_client(notebook, folder, timeout=60).execute()  # a cell that hangs fails here instead of after 10 min
+    return str(raised.value)
+
+
+def test_the_setup_cell_says_what_to_do_when_the_fetch_fails(tmp_path, monkeypatch):
+    missing = tmp_path / "no-such-repository"
+    monkeypatch.setenv("MDN_TUTORIAL_REPOSITORY", str(missing))
+    error = run_setup_cell_expecting_failure(tmp_path)
+    assert "Fetch the series yourself and open the notebooks from its checkout" in error
+    for command in (f"git clone {missing} mdn-tutorial", "cd mdn-tutorial", "pip install -r requirements.txt",
+                    "jupyter lab"):
+        assert command in error, f"the error should print the command {command!r}"
     assert not (tmp_path / "mdn-tutorial").exists()
+
+
+def test_the_setup_cell_gives_up_on_a_server_that_never_answers(tmp_path, monkeypatch):
+    if shutil.which("git") is None:
+        pytest.fail("git is needed to test the set-up cell's fetch")
+    server = socket.create_server(("127.0.0.1", 0))  # accepts connections (the kernel's backlog) and never answers
+    held = []  # the accepted connections, kept open and silent
+
+    def accept_and_stay_silent():
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:  # the server was closed: the test is over
+                return
+
+    threading.Thread(target=accept_and_stay_silent, daemon=True).start()
+    monkeypatch.setenv("MDN_TUTORIAL_REPOSITORY", f"http://127.0.0.1:{server.getsockname()[1]}/mdn-tutorial.git")
+    monkeypatch.setenv("MDN_TUTORIAL_FETCH_SECONDS", "2")
+    start = time.perf_counter()
+    try:
+        error = run_setup_cell_expecting_failure(tmp_path)
+    finally:
+        server.close()
+        for connection in held:
+            connection.close()
+    assert held, "git should have connected to the silent server"
+    assert "no answer within 2 s" in error and "git clone http://127.0.0.1:" in error
+    assert time.perf_counter() - start < 30, "the cell should give up after its time limit, not hang"
+    assert not (tmp_path / "mdn-tutorial").exists(), "a clone cut short leaves no folder behind"
