@@ -394,18 +394,23 @@ class MixtureDensityNetwork(nn.Module):
         if not isinstance(inputs, torch.Tensor) or inputs.dim() != 2 or inputs.shape[1] != self.input_mean.shape[0]:
             raise ValueError(f"inputs must have shape (N, {self.input_mean.shape[0]}), got "
                              f"{getattr(inputs, 'shape', type(inputs).__name__)}: pass a float tensor, one row per input")
-        hidden = self.hidden((inputs - self.input_mean) / self.input_std)
-
-        def head(linear: nn.Linear) -> torch.Tensor:
-            """linear(hidden), transposed: (outputs, N). PyTorch's CPU kernels run several times faster over a long
-            last axis (the rows) than over a short one (the components)."""
-            return torch.addmm(linear.bias[:, None], linear.weight, hidden.t())
-
-        log_pi = torch.log_softmax(head(self.pi_head), dim=0).t()
+        hidden = (inputs - self.input_mean) / self.input_std
+        for layer in self.hidden:
+            if isinstance(layer, nn.Linear) and layer.in_features == 1:  # one input: a product, faster than a matmul
+                hidden = torch.addcmul(layer.bias, hidden, layer.weight.t())
+            else:
+                hidden = layer(hidden)
+        # The three heads as one product, transposed: (outputs, N). PyTorch's CPU kernels run several times faster
+        # over a long last axis (the rows) than over a short one (the components).
+        heads = (self.pi_head, self.sigma_head, self.mu_head)
+        outputs = torch.addmm(torch.cat([head.bias for head in heads])[:, None],
+                              torch.cat([head.weight for head in heads]), hidden.t())
+        logits, log_sigma, mu = outputs.split([head.out_features for head in heads])
+        log_pi = torch.log_softmax(logits, dim=0).t()
         shape = (self.n_components, self.output_dim, inputs.shape[0])  # (K, D, N), then viewed as (N, K, D)
         scale, shift = self.target_std[:, None], self.target_mean[:, None]
-        sigma = ((torch.exp(head(self.sigma_head)).view(shape) + self.sigma_floor) * scale).permute(2, 0, 1)
-        mu = (head(self.mu_head).view(shape) * scale + shift).permute(2, 0, 1)
+        sigma = ((torch.exp(log_sigma).view(shape) + self.sigma_floor) * scale).permute(2, 0, 1)
+        mu = (mu.view(shape) * scale + shift).permute(2, 0, 1)
         if self.output_dim == 1:
             return log_pi, sigma[:, :, 0], mu[:, :, 0]  # 1-D targets: the (N, K) convention of the series
         return log_pi, sigma, mu
@@ -678,12 +683,15 @@ def train(
     history = []
     bar = progress_bar(range(epochs), disable=not progress)
     for epoch in bar:
-        order = torch.randperm(n, generator=shuffle).to(device) if batch_size < n else None
+        if batch_size < n:  # shuffled once per epoch, then cut into batches (one gather, not one per batch)
+            order = torch.randperm(n, generator=shuffle).to(device)
+            epoch_inputs, epoch_targets = inputs[order], targets[order]
+        else:
+            epoch_inputs, epoch_targets = inputs, targets
         epoch_loss = torch.zeros((), device=device)
         for start in range(0, n, batch_size):
-            rows = order[start : start + batch_size] if order is not None else slice(None)
             try:
-                loss = loss_fn(model(inputs[rows]), targets[rows])
+                loss = loss_fn(model(epoch_inputs[start : start + batch_size]), epoch_targets[start : start + batch_size])
             except ValueError as error:  # e.g. a mixture gone NaN after too large a step: say when it happened
                 bar.close()
                 raise ValueError(f"epoch {epoch + 1}: {error}") from error

@@ -17,10 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_notebooks import ROOT, notebook_seconds  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 GOAL = 1.5
 
 
@@ -32,12 +31,7 @@ def run_seconds(path: Path, threads: str | None) -> float:
     else:
         os.environ["OMP_NUM_THREADS"] = threads  # the kernel inherits this process's environment
     try:
-        notebook = nbformat.read(path, as_version=4)
-        client = NotebookClient(notebook, timeout=1800, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
-        start = time.perf_counter()
-        client.execute()
-        return time.perf_counter() - start
+        return notebook_seconds(path)
     finally:
         if saved is None:
             os.environ.pop("OMP_NUM_THREADS", None)
