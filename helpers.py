@@ -463,6 +463,40 @@ def _logsumexp_over_components(values: torch.Tensor) -> torch.Tensor:
     return (values - shift).clamp_min(_exp_floor(values.dtype)).exp().sum(dim=0).log() + largest
 
 
+class _ScalarMixtureLogDensity(torch.autograd.Function):
+    """log of sum_k pi_k N(target; mu_k, sigma_k^2) for components-first tensors, with the gradients written by hand:
+    the responsibilities give all of them at once, in far fewer operations than autograd's chain (a faster step)."""
+
+    @staticmethod
+    def forward(ctx, log_weights: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor, targets: torch.Tensor):
+        """log_weights, mu, sigma (K, N, 1) and targets (1, N, T): the log densities (N, T), and whether every
+        component's log density was finite (a flag that costs no extra pass)."""
+        z = (targets - mu) / sigma
+        spread = 0.5 * z * z + torch.log(sigma)  # minus each component's log density, less the constant
+        log_joint = log_weights - spread
+        largest = log_joint.amax(dim=0)
+        shift = torch.where(torch.isfinite(largest), largest, 0.0)  # as in _logsumexp_over_components
+        weights = (log_joint - shift).clamp_min(_exp_floor(log_joint.dtype)).exp()
+        total = weights.sum(dim=0)
+        ctx.save_for_backward(z, sigma, weights, total)
+        finite = torch.isfinite(spread.sum())
+        ctx.mark_non_differentiable(finite)
+        return torch.log(total) + largest - LOG_SQRT_2PI, finite
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor, _):
+        """With r_k the responsibilities: d/d log pi_k = r_k, d/d mu_k = r_k z_k / sigma_k, d/d sigma_k =
+        r_k (z_k^2 - 1) / sigma_k, d/d target = -sum_k r_k z_k / sigma_k, each times the incoming gradient."""
+        z, sigma, weights, total = ctx.saved_tensors
+        weighted = weights * (grad_output / total)  # responsibilities times the incoming gradient, (K, N, T)
+        weighted_z = weighted * z / sigma
+        grad_sigma = weighted * (z * z - 1) / sigma
+        grad_targets = -weighted_z.sum(dim=0, keepdim=True) if ctx.needs_input_grad[3] else None
+        if z.shape[2] > 1:  # several targets per row share one mixture: their gradients add up
+            weighted, weighted_z, grad_sigma = (grad.sum(dim=2, keepdim=True) for grad in (weighted, weighted_z, grad_sigma))
+        return weighted, weighted_z, grad_sigma, grad_targets
+
+
 def mixture_log_density(
     log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor, targets: torch.Tensor
 ) -> torch.Tensor:
@@ -478,25 +512,25 @@ def mixture_log_density(
         raise ValueError("the batch has no rows (N = 0): the loss of an empty batch is undefined; pass at least 1 row")
     # Components first: (K, N, T) for 1-D targets, (K, D, N) for vectors. PyTorch's CPU kernels reduce a short last
     # axis several times more slowly than a leading one, and a mixture has few components and many rows.
-    if mu.dim() == 2:  # 1-D: T separate scalar targets per row
-        component_log_density = _normal_log_density(targets[None], mu.t().contiguous()[:, :, None],
-                                                    sigma.t().contiguous()[:, :, None])
-        log_weights = log_pi.t().contiguous()[:, :, None]
-    elif targets.shape[1] == mu.shape[2]:  # D-dimensional: one target vector per row; diagonal covariance
+    log_weights = log_pi.t().contiguous()
+    if mu.dim() == 2:  # 1-D: T separate scalar targets per row, (K, N, T)
+        log_density, densities_finite = _ScalarMixtureLogDensity.apply(
+            log_weights[:, :, None], mu.t().contiguous()[:, :, None], sigma.t().contiguous()[:, :, None], targets[None])
+    elif targets.shape[1] == mu.shape[2]:  # D-dimensional: one target vector per row; diagonal covariance, (K, D, N)
         component_log_density = _normal_log_density(targets.t()[None], mu.permute(1, 2, 0).contiguous(),
                                                     sigma.permute(1, 2, 0).contiguous()).sum(dim=1)
-        log_weights = log_pi.t().contiguous()
+        densities_finite = torch.isfinite(component_log_density.detach().sum())
+        log_density = _logsumexp_over_components(log_weights + component_log_density)[:, None]
     else:
         raise ValueError(f"targets must have shape (N, D) with D = {mu.shape[2]}, got {tuple(targets.shape)}")
     # One synchronisation per call, reusing the densities: NaN or inf in mu or targets, or sigma <= 0, NaN or inf, make
     # their sum non-finite. Only if this or the sum of pi fails do the slower checks find and name the problem; if they
     # find none (a target so far out that its density underflows), the result stands.
     pi_total = log_weights.detach().clamp_min(_exp_floor(log_pi.dtype)).exp().sum(dim=0)  # a weight below e^-79 adds e^-79
-    if not bool(torch.isfinite(component_log_density.detach().sum()) & ((pi_total - 1).abs().max() < 1e-3)):
+    if not bool(densities_finite & ((pi_total - 1).abs().max() < 1e-3)):
         check_mixture(log_pi, sigma, mu)
         _check_finite("targets", targets, DATA_ADVICE)
-    log_density = _logsumexp_over_components(log_weights + component_log_density)
-    return log_density if mu.dim() == 2 else log_density[:, None]
+    return log_density
 
 
 def mixture_nll(log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -726,3 +726,15 @@ def test_the_fast_logsumexp_over_components_matches_torch_logsumexp(dtype):
     tolerance = 1e-4 if dtype == torch.float32 else 1e-12  # float32 values near 400 are rounded to about 3e-5
     assert torch.allclose(fast_gradient[:, 1:], reference_gradient[:, 1:], atol=tolerance)
     assert torch.equal(fast_gradient[:, 0], torch.zeros(12, dtype=dtype))
+
+
+@pytest.mark.parametrize("n_targets", [1, 3])
+def test_the_hand_written_gradients_of_the_mixture_log_density_match_autograd(n_targets):
+    generator = torch.Generator().manual_seed(1)
+    logits = torch.randn(6, 4, generator=generator, dtype=torch.float64, requires_grad=True)
+    sigma = torch.exp(torch.randn(6, 4, generator=generator, dtype=torch.float64)).requires_grad_()
+    mu = (3 * torch.randn(6, 4, generator=generator, dtype=torch.float64)).requires_grad_()
+    targets = (3 * torch.randn(6, n_targets, generator=generator, dtype=torch.float64)).requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda logits, sigma, mu, targets: mixture_log_density(torch.log_softmax(logits, dim=1), sigma, mu, targets),
+        (logits, sigma, mu, targets))
