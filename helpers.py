@@ -999,7 +999,13 @@ def held_out_gap(model: MixtureDensityNetwork, inputs: torch.Tensor, targets: to
 # ----------------------------------------------------------------------------------------------
 
 
-DATA_COLOUR = "tab:gray"
+# The series' palette: every figure draws each role in the same colour. The conditional mean E[x | y] is also dashed,
+# so that it reads apart from a network's curve.
+DATA_COLOUR = "tab:gray"  # data points
+TRUTH_COLOUR = "black"  # the true curve or density
+CONDITIONAL_MEAN_COLOUR = "tab:green"  # the exact E[x | y], dashed
+MSE_COLOUR = "tab:red"  # the network trained on squared error
+MDN_COLOUR = "tab:blue"  # the mixture density network (its density, mean or samples)
 # Colours for mixture components: tab10 without its grey, so that no component is drawn in the data's colour.
 COMPONENT_COLOURS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive",
                      "tab:cyan", "navy", "darkgoldenrod", "teal"]
@@ -1033,7 +1039,7 @@ def plot_loss_curve(history: list[float], title: str, ylabel: str, reference: fl
     figure, ax = plt.subplots(figsize=(7, 3.5))
     ax.plot(range(1, len(history) + 1), history, label="training loss")
     if reference is not None:
-        ax.axhline(reference, color="black", linestyle=":", label=reference_label)
+        ax.axhline(reference, color=TRUTH_COLOUR, linestyle=":", label=reference_label)
     ax.set(title=title, xlabel="epoch", ylabel=ylabel, yscale="log" if log_scale else "linear")
     ax.legend(loc="best")  # matplotlib picks the corner that covers the least of the curve
     return figure
@@ -1055,5 +1061,5 @@ def plot_mixture_bands(ax: plt.Axes, model: MixtureDensityNetwork, input_grid: t
             continue  # never carries weight on this grid: not drawn, not in the legend
         mean = torch.where(matters, mu[:, k], math.nan)
         ax.plot(input_grid[:, 0], mean, color=component_colour(k), linewidth=1.5,
-                label=f"$\\mu_{{{k + 1}}} \\pm \\sigma_{{{k + 1}}}$")
+                label=rf"$\mu_{{{k + 1}}} \pm \sigma_{{{k + 1}}}$")
         ax.fill_between(input_grid[:, 0], mean - sigma[:, k], mean + sigma[:, k], color=component_colour(k), alpha=0.3)
