@@ -1,5 +1,7 @@
-"""Lint the GitHub Actions workflows with actionlint (installed by requirements-dev.txt)."""
+"""The workflows pass actionlint (installed by requirements-dev.txt) and run exactly the README's test command;
+the citation gives the series' address."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -16,3 +18,26 @@ def test_workflows_pass_actionlint():
     assert workflows, "no workflow files found"
     result = subprocess.run([actionlint, *workflows], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def readme_test_command() -> str:
+    """The README's second command: the one that installs the test requirements and runs pytest."""
+    lines = [line.strip() for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()]
+    commands = [line for line in lines if line.startswith("python3 -m venv .venv") and "pytest" in line]
+    assert len(commands) == 1, f"the README should give exactly one test command, found {commands}"
+    return commands[0]
+
+
+def test_ci_and_the_workflow_run_exactly_the_readmes_test_command():
+    command = readme_test_command()
+    ci_script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert command in ci_script, f".ci/run does not run the README's test command {command!r}"
+    workflow = (ROOT / ".github" / "workflows" / "tests.yml").read_text(encoding="utf-8")
+    assert f"run: {command}" in workflow, f"the CPU job does not run the README's test command {command!r}"
+
+
+def test_the_citation_names_the_series_address_of_the_setup_cell():
+    setup_cell = (ROOT / "scripts" / "setup_cell.py").read_text(encoding="utf-8")
+    series = re.search(r'"MDN_TUTORIAL_REPOSITORY", "([^"]+)"', setup_cell).group(1)  # the address's one place
+    citation = (ROOT / "CITATION.cff").read_text(encoding="utf-8")
+    assert f'repository-code: "{series}"' in citation, f"CITATION.cff should give the series' address {series}"
