@@ -999,8 +999,8 @@ def held_out_gap(model: MixtureDensityNetwork, inputs: torch.Tensor, targets: to
 # ----------------------------------------------------------------------------------------------
 
 
-# The series' palette: every figure draws each role in the same colour. The conditional mean E[x | y] is also dashed,
-# so that it reads apart from a network's curve.
+# The series' palette: every figure draws each role in the same colour. The exact conditional mean E[x | y] is also
+# dashed, so that it reads apart from a network's curve; a model's own estimate of E[x | y] is dashed in its colour.
 DATA_COLOUR = "tab:gray"  # data points
 TRUTH_COLOUR = "black"  # the true curve or density
 CONDITIONAL_MEAN_COLOUR = "tab:green"  # the exact E[x | y], dashed
