@@ -197,6 +197,105 @@ def mirror_configuration(angles: torch.Tensor) -> torch.Tensor:
     return torch.stack([shoulder + 2 * turn, 2 * math.pi - elbow], dim=1)
 
 
+_ARM_SHOULDER_RANGE = (0.3, 1.2)  # arm_data draws the shoulder angle uniformly from this range (radians)
+_ARM_ELBOW_RANGE = (math.pi / 2, 1.5 * math.pi)  # and the elbow angle from this one
+_ARM_FARTHEST_READING = 10  # sensor widths: the sensor reads farther than this from the arm's reach once in e^50
+
+
+def _window(width: float, outside: torch.Tensor) -> torch.Tensor:
+    """How far (in a Gaussian's widths) from its highest point in a box a Gaussian stays above exp(-width^2 / 2) of its
+    value there, when its peak lies `outside` widths beyond the box's edge: width for a peak inside, less farther out."""
+    return (outside**2 + width**2).sqrt() - outside
+
+
+def _arm_log_normaliser(hand: torch.Tensor, nodes: int = 40, width: float = 8.0,
+                        chunk: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+    """log of the integral over the prior's box of N(hand; hand_position(angles), ARM_SENSOR_NOISE^2 I) d(angles), for
+    hand (N, 2), in float64; and each reading's distance to the nearest lattice node's hand (to refuse far readings).
+
+    The integrand is negligible except near at most two small regions of angles, one on each side of the straight elbow
+    (elbow < pi and elbow > pi: a configuration and its mirror). In polar coordinates the hand of (shoulder, elbow) lies
+    at radius r(elbow) and angle shoulder + b(elbow), so |hand - hand_position(angles)|^2 = (|hand| - r)^2
+    + 4 r |hand| sin^2(u / 2) with u = shoulder + b(elbow) - angle(hand). Each region is integrated over (elbow, u), a
+    shear of (elbow, shoulder) with Jacobian 1: the elbows whose radius lies within `width` sensor widths of |hand|, and
+    for each the u within `width` angular widths of the peak (fewer for a reading beyond the arm's reach, where the
+    integrand falls faster), both clipped to the prior's box, on a nodes x nodes Gauss-Legendre lattice (accurate up to
+    the box's edges, where a uniform lattice's trapezoid rule is not), summed in log space."""
+    link_1, link_2 = ARM_LINKS
+    noise = ARM_SENSOR_NOISE
+    points, log_weights = np.polynomial.legendre.leggauss(nodes)
+    points = torch.as_tensor(points, dtype=torch.float64)
+    log_weights = torch.as_tensor(log_weights, dtype=torch.float64).log()
+    shoulder_low, shoulder_high = _ARM_SHOULDER_RANGE
+    centre = (shoulder_low + shoulder_high) / 2
+    reach_low, reach_high = link_1 - link_2, math.hypot(link_1, link_2)  # the radii of elbow = pi and elbow = pi / 2
+
+    def elbow_of_radius(radius):  # the elbow angle in [pi / 2, pi] that puts the hand at this radius
+        cosine = ((radius**2 - link_1**2 - link_2**2) / (2 * link_1 * link_2)).clamp(-1.0, 0.0)
+        return torch.acos(cosine)
+
+    normalisers, distances = [], []
+    for rows in hand.detach().cpu().double().split(chunk):
+        radius = rows.norm(dim=1)
+        angle = rows[:, 1].atan2(rows[:, 0])
+        angle = centre + torch.remainder(angle - centre + math.pi, 2 * math.pi) - math.pi  # nearest the box's angles
+        nearest = radius.clamp(reach_low, reach_high)  # the reachable radius nearest the reading
+        reach = _window(width, (radius - nearest).abs() / noise) * noise
+        elbow_low = elbow_of_radius((nearest + reach).clamp(max=reach_high))
+        elbow_high = elbow_of_radius((nearest - reach).clamp(min=reach_low))
+        half, middle = (elbow_high - elbow_low) / 2, (elbow_high + elbow_low) / 2
+        below = middle[:, None] + half[:, None] * points  # (n, nodes) elbows in [pi / 2, pi]
+        elbow = torch.cat([below, 2 * math.pi - below], dim=1)  # and their mirrors in [pi, 3 pi / 2]: (n, 2 nodes)
+        log_elbow_weights = (half[:, None].log() + log_weights).repeat(1, 2)
+        arm_radius = ((link_1 - link_2) ** 2 + 4 * link_1 * link_2 * torch.cos(elbow / 2) ** 2).sqrt()
+        turn = torch.atan2(link_2 * torch.sin(elbow), link_1 + link_2 * torch.cos(elbow))
+        u_low = shoulder_low + turn - angle[:, None]  # the prior's box in u, for each elbow
+        u_high = shoulder_high + turn - angle[:, None]
+        u_peak = torch.clamp(torch.zeros_like(u_low), u_low, u_high)
+        u_width = noise / (arm_radius * radius[:, None]).clamp(min=1e-12).sqrt()
+        u_reach = _window(width, u_peak.abs() / u_width) * u_width
+        u_start = torch.maximum(u_low, u_peak - u_reach)
+        u_end = torch.minimum(u_high, u_peak + u_reach)
+        u_half, u_middle = (u_end - u_start) / 2, (u_end + u_start) / 2
+        u = u_middle[:, :, None] + u_half[:, :, None] * points  # (n, 2 nodes, nodes)
+        squared_distance = ((radius[:, None] - arm_radius) ** 2)[:, :, None] + \
+            4 * (arm_radius * radius[:, None])[:, :, None] * torch.sin(u / 2) ** 2
+        log_integrand = -0.5 * squared_distance / noise**2 - math.log(2 * math.pi * noise**2)
+        log_lattice_weights = log_elbow_weights[:, :, None] + u_half[:, :, None].log() + log_weights
+        normalisers.append(torch.logsumexp((log_integrand + log_lattice_weights).flatten(1), dim=1))
+        distances.append(squared_distance.flatten(1).min(dim=1).values.sqrt())
+    return torch.cat(normalisers), torch.cat(distances)
+
+
+def arm_true_log_density(hand: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
+    """Exact log p(angles | measured hand) of notebook 07's arm for hand and angles (N, 2): (N,), float64 on the CPU."""
+    _check_tensor("hand", hand, "(N, 2): a measured hand position per row", dims=2)
+    if hand.shape[1] != 2:
+        raise ValueError(f"hand must have shape (N, 2): a measured hand position (h_1, h_2) per row, "
+                         f"got {tuple(hand.shape)}")
+    _check_tensor("angles", angles, "(N, 2): a shoulder and an elbow angle per row, in radians", dims=2)
+    if angles.shape != hand.shape:
+        raise ValueError(f"angles must have shape (N, 2) = {tuple(hand.shape)} like hand: a shoulder and an elbow "
+                         f"angle per row, got {tuple(angles.shape)}")
+    if len(hand) == 0:
+        raise ValueError("hand is empty: pass at least one measured hand position")
+    _check_finite("the hand positions", hand, "pass finite measured positions")
+    _check_finite("the angles", angles, "pass finite angles in radians")
+    hand, angles = hand.detach().cpu().double(), angles.detach().cpu().double()
+    log_normaliser, distance = _arm_log_normaliser(hand)
+    far = distance > _ARM_FARTHEST_READING * ARM_SENSOR_NOISE
+    if bool(far.any()):
+        rows = ", ".join(str(row) for row in far.nonzero()[:5, 0].tolist())
+        raise ValueError(f"hand holds readings more than {_ARM_FARTHEST_READING} sensor widths "
+                         f"({_ARM_FARTHEST_READING * ARM_SENSOR_NOISE:g}) from every position the arm reaches (rows "
+                         f"{rows}), which its sensor never gives: pass measured hand positions, such as arm_data returns")
+    log_likelihood = -0.5 * ((hand - hand_position(angles)) ** 2).sum(dim=1) / ARM_SENSOR_NOISE**2 \
+        - math.log(2 * math.pi * ARM_SENSOR_NOISE**2)
+    in_box = ((angles[:, 0] >= _ARM_SHOULDER_RANGE[0]) & (angles[:, 0] <= _ARM_SHOULDER_RANGE[1])
+              & (angles[:, 1] >= _ARM_ELBOW_RANGE[0]) & (angles[:, 1] <= _ARM_ELBOW_RANGE[1]))
+    return torch.where(in_box, log_likelihood - log_normaliser, -math.inf)  # the prior's constant cancels
+
+
 OLD_FAITHFUL_PATH = Path(__file__).resolve().parent / "data" / "old_faithful.csv"  # source: data/README.md
 
 

@@ -15,6 +15,7 @@ from helpers import (
     distance_from_uniform,
     ensemble_nll,
     arm_data,
+    arm_true_log_density,
     forward_data,
     gaps_to_truth,
     held_out_gap,
@@ -558,6 +559,73 @@ def test_arm_data_measures_the_hand_of_angles_in_range():
     assert torch.allclose(mirror_configuration(mirror), angles, atol=1e-5), "and mirroring twice is the identity"
     straight = hand_position(torch.tensor([[0.0, 0.0]]))
     assert torch.allclose(straight, torch.tensor([[sum(ARM_LINKS), 0.0]]))
+
+
+def test_arm_true_log_density_matches_the_laplace_normaliser_away_from_the_fold_and_the_edges():
+    # For a noise-free reading and small noise, the normaliser integral of N(hand; f(angles), s^2 I) over the angles is
+    # sum over the configurations in range of 1 / |det J| = 1 / (l_1 l_2 |sin elbow|), each mirror alike, so that
+    # log p(angles | hand) = -log(2 pi s^2) + log(l_1 l_2 |sin elbow|) - log(number of configurations in range).
+    angles = torch.tensor([[0.5, math.pi - 0.9], [0.45, math.pi - 1.2], [1.0, math.pi + 1.0], [1.1, math.pi + 1.3],
+                           [0.6, math.pi + 1.0], [1.0, math.pi - 1.1]], dtype=torch.float64)
+    mirror_shoulder = mirror_configuration(angles)[:, 0]
+    in_range = (mirror_shoulder >= 0.3) & (mirror_shoulder <= 1.2)
+    assert in_range[:4].all() and not in_range[4:].any(), "four with their mirror in range, two with it far outside"
+    assert ((mirror_shoulder - 0.75).abs() > 0.6)[4:].all() and ((mirror_shoulder - 0.75).abs() < 0.3)[:4].all()
+    link_1, link_2 = ARM_LINKS
+    laplace = (-math.log(2 * math.pi * ARM_SENSOR_NOISE**2) + torch.log(link_1 * link_2 * angles[:, 1].sin().abs())
+               - torch.log(1.0 + in_range.double()))
+    exact = arm_true_log_density(hand_position(angles), angles)
+    assert exact.shape == (6,) and exact.dtype == torch.float64
+    # The Laplace formula's next term is of order s^2 / (l_1 l_2 sin elbow)^2, about 1e-3 nats at these elbows
+    # (measured: 3e-4 to 1e-3); a lost mirror or Jacobian would be off by 0.69 nats or more.
+    assert torch.allclose(exact, laplace, atol=3e-3), (exact - laplace).tolist()
+
+
+def _global_lattice_log_normaliser(hand: torch.Tensor, size: int) -> torch.Tensor:
+    """log of the integral of N(hand; f(angles), s^2 I) over the whole prior box, by the trapezoid rule on a uniform
+    size x size lattice (brute force, independent of the helper's local lattices), float64, one reading at a time."""
+    shoulder = torch.linspace(0.3, 1.2, size, dtype=torch.float64)
+    elbow = torch.linspace(math.pi / 2, 1.5 * math.pi, size, dtype=torch.float64)
+    weights = []
+    for values in (shoulder, elbow):
+        weight = torch.full_like(values, values[1] - values[0])
+        weight[0] = weight[-1] = weight[0] / 2
+        weights.append(weight.log())
+    log_weights = (weights[0][:, None] + weights[1][None, :]).flatten()
+    lattice_hands = hand_position(torch.cartesian_prod(shoulder, elbow))
+    return torch.stack([torch.logsumexp(-0.5 * ((reading - lattice_hands) ** 2).sum(dim=1) / ARM_SENSOR_NOISE**2
+                                        - math.log(2 * math.pi * ARM_SENSOR_NOISE**2) + log_weights, dim=0)
+                        for reading in hand.double()])
+
+
+def test_arm_true_log_density_matches_a_brute_force_lattice_over_the_whole_box():
+    # Noisy readings of: two configurations; one; a shoulder at its range's edge; the elbow nearly straight (the fold,
+    # where the two configurations merge and the Laplace formula fails); an elbow at its edge; both angles at an edge.
+    angles = torch.tensor([[0.6, 2.3], [0.4, 3.9], [1.18, 2.6], [0.8, math.pi + 0.05], [0.31, 4.65], [0.9, 1.58]],
+                          dtype=torch.float64)
+    noise = torch.tensor([[1.0, -0.5], [-1.2, 0.3], [0.4, 1.1], [-1.5, -1.0], [0.2, -0.9], [1.3, 0.6]],
+                         dtype=torch.float64)
+    hand = hand_position(angles) + ARM_SENSOR_NOISE * noise
+    coarse, fine = _global_lattice_log_normaliser(hand, 500), _global_lattice_log_normaliser(hand, 1000)
+    brute_force = (4 * fine - coarse) / 3  # Richardson: the trapezoid rule's error falls as the spacing squared
+    log_likelihood = (-0.5 * ((hand - hand_position(angles)) ** 2).sum(dim=1) / ARM_SENSOR_NOISE**2
+                      - math.log(2 * math.pi * ARM_SENSOR_NOISE**2))
+    exact = arm_true_log_density(hand, angles)
+    # Measured: the two agree within 4e-6 nats (1000 x 1000 alone is within 1.2e-3); the tolerance leaves 25 times that.
+    difference = exact - (log_likelihood - brute_force)
+    assert torch.allclose(difference, torch.zeros_like(difference), atol=1e-4), difference.tolist()
+
+
+def test_arm_true_log_density_is_minus_infinity_outside_the_prior_box_and_finite_on_the_data():
+    positions, angles = arm_data(500, seed=3)
+    log_density = arm_true_log_density(positions, angles)
+    assert log_density.shape == (500,) and torch.isfinite(log_density).all()
+    outside = torch.tensor([[0.29, 2.5], [1.21, 2.5], [0.7, 1.5], [0.7, 4.8]])
+    assert (arm_true_log_density(hand_position(outside), outside) == -math.inf).all()
+    # The optimum that notebook 07's MDN is measured against: a held-out NLL of about -5.0 nats (-5.00 on its 5000
+    # test points; on these 500, -5.00 with a standard error of 0.05: the tolerance is 3 of them).
+    assert abs(-log_density.mean().item() + 5.0) < 0.15
+    assert torch.equal(arm_true_log_density(positions.double(), angles.double()), log_density), "float64 inside"
 
 
 def test_forward_data_scales_only_the_noise_with_noise_std():

@@ -21,6 +21,7 @@ from helpers import (  # noqa: E402
     SeedEnsemble,
     Standardise,
     arm_data,
+    arm_true_log_density,
     binned_log_density,
     check_mixture,
     component_colour,
@@ -112,6 +113,24 @@ REFUSALS = [
     ("mirror_configuration", "a vector of angles", lambda: mirror_configuration(torch.zeros(2)),
      r"angles must have shape \(N, 2\)"),
     ("mirror_configuration", "NaN", lambda: mirror_configuration(torch.tensor([[math.nan, 1.0]])), "angles hold NaN"),
+    ("arm_true_log_density", "a list of hand positions", lambda: arm_true_log_density([[0.5, 0.5]], ANGLES[:1]),
+     r"hand must be a float tensor of shape \(N, 2\).*as_tensor"),
+    ("arm_true_log_density", "integer hand positions", lambda: arm_true_log_density(
+        torch.zeros(2, 2, dtype=torch.long), ANGLES), r"hand must hold floating-point numbers.*\.float\(\)"),
+    ("arm_true_log_density", "three coordinates per hand", lambda: arm_true_log_density(torch.zeros(2, 3), ANGLES),
+     r"hand must have shape \(N, 2\): a measured hand position"),
+    ("arm_true_log_density", "a vector of angles", lambda: arm_true_log_density(hand_position(ANGLES), ANGLES[0]),
+     r"angles must have shape \(N, 2\): a shoulder and an elbow angle"),
+    ("arm_true_log_density", "fewer angles than hand positions", lambda: arm_true_log_density(
+        hand_position(ANGLES), ANGLES[:1]), r"angles must have shape \(N, 2\) = \(2, 2\) like hand"),
+    ("arm_true_log_density", "no rows", lambda: arm_true_log_density(torch.zeros(0, 2), torch.zeros(0, 2)),
+     "hand is empty: pass at least one"),
+    ("arm_true_log_density", "a NaN hand position", lambda: arm_true_log_density(
+        torch.tensor([[0.5, 0.5], [math.nan, 0.5]]), ANGLES), r"hand positions hold NaN or inf in 1 row \(row 1\)"),
+    ("arm_true_log_density", "an infinite angle", lambda: arm_true_log_density(
+        hand_position(ANGLES), torch.tensor([[0.5, 2.0], [math.inf, 3.0]])), "angles hold NaN or inf in 1 row.*radians"),
+    ("arm_true_log_density", "a reading far beyond the arm's reach", lambda: arm_true_log_density(
+        torch.tensor([[0.5, 0.5], [2.0, 0.0]]), ANGLES), r"more than 10 sensor widths .* \(rows 1\).*arm_data"),
     ("old_faithful", "a number, not a path", lambda: old_faithful(3), "path must be a file path"),
     ("true_conditional_log_density", "a NaN input", lambda: true_conditional_log_density(
         torch.tensor([[math.nan]]), torch.zeros(1, 1)), "inputs hold NaN or inf in 1 row.*drop or fix"),
