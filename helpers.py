@@ -267,8 +267,9 @@ def _arm_log_normaliser(hand: torch.Tensor, nodes: int = 40, width: float = 8.0,
     return torch.cat(normalisers), torch.cat(distances)
 
 
-def arm_true_log_density(hand: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
-    """Exact log p(angles | measured hand) of notebook 07's arm for hand and angles (N, 2): (N,), float64 on the CPU."""
+def arm_true_log_density(hand: torch.Tensor, angles: torch.Tensor, nodes: int = 40) -> torch.Tensor:
+    """Exact log p(angles | measured hand) of notebook 07's arm for hand and angles (N, 2): (N,), float64 on the CPU;
+    nodes: the lattice's points a side around each configuration (40 is exact to about 1e-8 nats)."""
     _check_tensor("hand", hand, "(N, 2): a measured hand position per row", dims=2)
     if hand.shape[1] != 2:
         raise ValueError(f"hand must have shape (N, 2): a measured hand position (h_1, h_2) per row, "
@@ -281,8 +282,9 @@ def arm_true_log_density(hand: torch.Tensor, angles: torch.Tensor) -> torch.Tens
         raise ValueError("hand is empty: pass at least one measured hand position")
     _check_finite("the hand positions", hand, "pass finite measured positions")
     _check_finite("the angles", angles, "pass finite angles in radians")
+    _check_integer("nodes", nodes, 8, ": the lattice needs at least 8 points a side; 40 is exact to about 1e-8 nats")
     hand, angles = hand.detach().cpu().double(), angles.detach().cpu().double()
-    log_normaliser, distance = _arm_log_normaliser(hand)
+    log_normaliser, distance = _arm_log_normaliser(hand, nodes=nodes)
     far = distance > _ARM_FARTHEST_READING * ARM_SENSOR_NOISE
     if bool(far.any()):
         rows = ", ".join(str(row) for row in far.nonzero()[:5, 0].tolist())

@@ -129,6 +129,8 @@ REFUSALS = [
         torch.tensor([[0.5, 0.5], [math.nan, 0.5]]), ANGLES), r"hand positions hold NaN or inf in 1 row \(row 1\)"),
     ("arm_true_log_density", "an infinite angle", lambda: arm_true_log_density(
         hand_position(ANGLES), torch.tensor([[0.5, 2.0], [math.inf, 3.0]])), "angles hold NaN or inf in 1 row.*radians"),
+    ("arm_true_log_density", "a lattice of 4 points a side", lambda: arm_true_log_density(
+        hand_position(ANGLES), ANGLES, nodes=4), r"nodes must be an integer >= 8, got 4: the lattice needs"),
     ("arm_true_log_density", "a reading far beyond the arm's reach", lambda: arm_true_log_density(
         torch.tensor([[0.5, 0.5], [2.0, 0.0]]), ANGLES), r"more than 10 sensor widths .* \(rows 1\).*arm_data"),
     ("old_faithful", "a number, not a path", lambda: old_faithful(3), "path must be a file path"),
