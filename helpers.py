@@ -4,7 +4,9 @@ Conventions used everywhere below:
 - inputs and targets are float tensors of shape (N, 1): one row per example;
 - a mixture with K components is described by log_pi (N, K), the log mixture weights, and sigma and mu, the
   standard deviations (> 0) and means: (N, K) for 1-D targets, (N, K, D) for D-dimensional ones (each component
-  a Gaussian with a diagonal covariance); the 1-D case is the D = 1 case of the same code;
+  a Gaussian with a diagonal covariance); the 1-D case is the D = 1 case of the same code; for full covariances
+  (D >= 2), sigma is instead each component's Cholesky factor scale_tril (N, K, D, D), lower-triangular with a
+  positive diagonal, Sigma = L L^T, and every mixture helper tells the two apart by that shape;
 - log densities for T targets per row have shape (N, T); D-dimensional targets have shape (N, D).
 """
 
@@ -441,18 +443,45 @@ def mse_network(inputs: torch.Tensor, n_hidden: int = 20) -> nn.Sequential:
     return nn.Sequential(Standardise(inputs), nn.Linear(1, n_hidden), nn.Tanh(), nn.Linear(n_hidden, 1))
 
 
+COVARIANCES = ("diagonal", "full")  # the MDN's component covariances: independent widths, or a Cholesky factor
+
+
+def _check_covariance(covariance, output_dim: int) -> None:
+    """Raise a clear error unless covariance is one of COVARIANCES, and "full" only for vector targets (D >= 2)."""
+    if covariance not in COVARIANCES:
+        raise ValueError(f"covariance must be 'diagonal' (independent widths) or 'full' (a Cholesky factor per "
+                         f"component), got {covariance!r}")
+    if covariance == "full" and output_dim < 2:
+        raise ValueError("covariance='full' needs vector targets, output_dim >= 2: a 1-D target's covariance is its "
+                         "variance, so use covariance='diagonal'")
+
+
+def _lower_triangular(diagonal: torch.Tensor, off_diagonal: torch.Tensor) -> torch.Tensor:
+    """Lower-triangular matrices (..., D, D) from their diagonals (..., D) and the entries below, row by row
+    (..., D (D - 1) / 2), as torch.tril_indices(D, D, -1) orders them; zeros above the diagonal."""
+    size = diagonal.shape[-1]
+    rows, columns = torch.tril_indices(size, size, -1).tolist()
+    source = torch.full((size, size), diagonal.shape[-1] + off_diagonal.shape[-1], dtype=torch.long)  # the zero
+    source[range(size), range(size)] = torch.arange(size)
+    source[rows, columns] = torch.arange(size, size + len(rows))
+    values = torch.cat([diagonal, off_diagonal, torch.zeros_like(diagonal[..., :1])], dim=-1)
+    return values[..., source.flatten().to(values.device)].unflatten(-1, (size, size))
+
+
 class MixtureDensityNetwork(nn.Module):
-    """An MDN: n_layers tanh hidden layers, then heads for log pi (log-softmax), sigma (exp, plus a floor) and mu."""
+    """An MDN: n_layers tanh hidden layers, then heads for log pi (log-softmax), sigma (exp, plus a floor) and mu;
+    covariance="full": a Cholesky factor per component (its diagonal as sigma, free entries below) for D >= 2."""
 
     def __init__(self, n_components: int = 5, n_hidden: int = 20, n_layers: int = 1, input_dim: int = 1,
-                 output_dim: int = 1, sigma_floor: float = 0.0):
+                 output_dim: int = 1, sigma_floor: float = 0.0, covariance: str = "diagonal"):
         super().__init__()
         sizes = {"n_components": n_components, "n_hidden": n_hidden, "n_layers": n_layers, "input_dim": input_dim,
                  "output_dim": output_dim}
         if any(isinstance(size, bool) or not isinstance(size, numbers.Integral) or size <= 0 for size in sizes.values()):
             raise ValueError(f"all sizes must be positive integers, got {sizes}")
         _check_number("sigma_floor", sigma_floor, lambda value: value >= 0, "a finite number >= 0 (0: no floor)")
-        self.n_components, self.output_dim = n_components, output_dim
+        _check_covariance(covariance, output_dim)
+        self.n_components, self.output_dim, self.covariance = n_components, output_dim, covariance
         layers = [nn.Linear(input_dim, n_hidden), nn.Tanh()]
         for _ in range(n_layers - 1):
             layers += [nn.Linear(n_hidden, n_hidden), nn.Tanh()]
@@ -460,6 +489,8 @@ class MixtureDensityNetwork(nn.Module):
         self.pi_head = nn.Linear(n_hidden, n_components)
         self.sigma_head = nn.Linear(n_hidden, n_components * output_dim)
         self.mu_head = nn.Linear(n_hidden, n_components * output_dim)
+        if covariance == "full":  # the entries of each component's Cholesky factor below its diagonal (sigma_head's)
+            self.off_diagonal_head = nn.Linear(n_hidden, n_components * output_dim * (output_dim - 1) // 2)
         # Scaling between data units and the network's standardised units; identity until adapt_to_data.
         self.register_buffer("input_mean", torch.zeros(input_dim))
         self.register_buffer("input_std", torch.ones(input_dim))
@@ -488,10 +519,19 @@ class MixtureDensityNetwork(nn.Module):
             self.mu_head.bias.copy_(spread.reshape(-1))
             self.mu_head.weight.mul_(0.1)
             self.sigma_head.bias.fill_(-1.0)
+            if self.covariance == "full":  # components start upright (uncorrelated), as the diagonal ones
+                self.off_diagonal_head.bias.zero_()
+                self.off_diagonal_head.weight.mul_(0.1)
         return self
 
+    def _heads(self) -> list[nn.Linear]:
+        """The output heads, in the order forward splits them: log pi, sigma, mu (and the factors' lower entries)."""
+        heads = [self.pi_head, self.sigma_head, self.mu_head]
+        return heads + [self.off_diagonal_head] if self.covariance == "full" else heads
+
     def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Map inputs (N, d) to (log_pi, sigma, mu) in data units: sigma and mu (N, K) if D = 1, else (N, K, D)."""
+        """Map inputs (N, d) to (log_pi, sigma, mu) in data units: sigma and mu (N, K) if D = 1, else (N, K, D);
+        with covariance="full", (log_pi, scale_tril (N, K, D, D), mu (N, K, D)): Sigma_k = L_k L_k^T."""
         if not isinstance(inputs, torch.Tensor) or inputs.dim() != 2 or inputs.shape[1] != self.input_mean.shape[0]:
             raise ValueError(f"inputs must have shape (N, {self.input_mean.shape[0]}), got "
                              f"{getattr(inputs, 'shape', type(inputs).__name__)}: pass a float tensor, one row per input")
@@ -501,17 +541,21 @@ class MixtureDensityNetwork(nn.Module):
                 hidden = torch.addcmul(layer.bias, hidden, layer.weight.t())
             else:
                 hidden = layer(hidden)
-        # The three heads as one product, transposed: (outputs, N). PyTorch's CPU kernels run several times faster
+        # The heads as one product, transposed: (outputs, N). PyTorch's CPU kernels run several times faster
         # over a long last axis (the rows) than over a short one (the components).
-        heads = (self.pi_head, self.sigma_head, self.mu_head)
+        heads = self._heads()
         outputs = torch.addmm(torch.cat([head.bias for head in heads])[:, None],
                               torch.cat([head.weight for head in heads]), hidden.t())
-        logits, log_sigma, mu = outputs.split([head.out_features for head in heads])
+        logits, log_sigma, mu, *off_diagonal = outputs.split([head.out_features for head in heads])
         log_pi = torch.log_softmax(logits, dim=0).t()
         shape = (self.n_components, self.output_dim, inputs.shape[0])  # (K, D, N), then viewed as (N, K, D)
         scale, shift = self.target_std[:, None], self.target_mean[:, None]
-        sigma = ((torch.exp(log_sigma).view(shape) + self.sigma_floor) * scale).permute(2, 0, 1)
         mu = (mu.view(shape) * scale + shift).permute(2, 0, 1)
+        if self.covariance == "full":  # L = diag(target_std) L_standardised: Sigma = diag(s) Sigma_std diag(s)
+            width = (torch.exp(log_sigma).view(shape) + self.sigma_floor).permute(2, 0, 1)
+            below = off_diagonal[0].view(self.n_components, -1, inputs.shape[0]).permute(2, 0, 1)
+            return log_pi, _lower_triangular(width, below) * scale, mu
+        sigma = ((torch.exp(log_sigma).view(shape) + self.sigma_floor) * scale).permute(2, 0, 1)
         if self.output_dim == 1:
             return log_pi, sigma[:, :, 0], mu[:, :, 0]  # 1-D targets: the (N, K) convention of the series
         return log_pi, sigma, mu
@@ -522,10 +566,24 @@ class MixtureDensityNetwork(nn.Module):
 # ----------------------------------------------------------------------------------------------
 
 
+def _is_full(sigma) -> bool:
+    """Whether the second mixture tensor is a Cholesky factor per component, scale_tril (N, K, D, D), not widths."""
+    return isinstance(sigma, torch.Tensor) and sigma.dim() == 4
+
+
 def _check_mixture_shapes(log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor) -> None:
-    """Raise a clear error unless log_pi is (N, K) and sigma and mu are both (N, K) or both (N, K, D)."""
+    """Raise a clear error unless log_pi is (N, K) and sigma and mu are both (N, K) or both (N, K, D), or sigma is
+    a Cholesky factor scale_tril (N, K, D, D) for mu (N, K, D)."""
     for name, value in [("log_pi", log_pi), ("sigma", sigma), ("mu", mu)]:
-        _check_tensor(name, value, "(N, K), or (N, K, D) for sigma and mu")
+        _check_tensor(name, value, "(N, K), or (N, K, D) for sigma and mu, or (N, K, D, D) for a scale_tril sigma")
+    if _is_full(sigma):
+        if log_pi.dim() != 2 or mu.dim() != 3 or mu.shape[:2] != log_pi.shape or sigma.shape != (*mu.shape, mu.shape[2]):
+            raise ValueError(
+                "a full-covariance mixture needs log_pi (N, K), sigma = scale_tril (N, K, D, D) and mu (N, K, D), got "
+                f"{tuple(log_pi.shape)}, {tuple(sigma.shape)}, {tuple(mu.shape)}: pass each component's Cholesky "
+                "factor, such as torch.linalg.cholesky(covariance), as sigma"
+            )
+        return
     if log_pi.dim() != 2 or sigma.shape != mu.shape or mu.dim() not in (2, 3) or mu.shape[:2] != log_pi.shape:
         raise ValueError(
             "log_pi must have shape (N, K) and sigma and mu the same shape (N, K) or (N, K, D), got "
@@ -533,14 +591,35 @@ def _check_mixture_shapes(log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.T
         )
 
 
+def _above_diagonal(matrices: torch.Tensor) -> torch.Tensor:
+    """The entries above the diagonal of square matrices (..., D, D), without gradients: (..., D (D - 1) / 2)."""
+    rows, columns = torch.triu_indices(matrices.shape[-1], matrices.shape[-1], 1, device=matrices.device)
+    return matrices.detach()[..., rows, columns]
+
+
+def _check_scale_tril(scale_tril: torch.Tensor) -> None:
+    """Raise a clear error unless scale_tril (N, K, D, D) is finite, lower-triangular, with a positive diagonal."""
+    _check_finite("the Cholesky factors scale_tril", scale_tril, MIXTURE_ADVICE)
+    if not bool((_above_diagonal(scale_tril) == 0).all()):
+        raise ValueError("sigma = scale_tril must be lower-triangular (zeros above the diagonal), got entries above "
+                         "it: pass torch.linalg.cholesky(covariance), or torch.tril(matrix), not a covariance matrix")
+    if not bool((scale_tril.detach().diagonal(dim1=-2, dim2=-1) > 0).all()):
+        raise ValueError("the diagonal of sigma = scale_tril must be positive, got an entry <= 0: pass "
+                         "torch.linalg.cholesky(covariance), whose diagonal is positive")
+
+
 def check_mixture(log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor) -> None:
-    """Raise a clear error unless the shapes fit, mu is finite, log_pi not NaN, 0 < sigma < inf and pi sums to 1."""
+    """Raise a clear error unless the shapes fit, mu is finite, log_pi not NaN, 0 < sigma < inf (or sigma a Cholesky
+    factor (N, K, D, D): lower-triangular, finite, its diagonal > 0) and pi sums to 1."""
     _check_mixture_shapes(log_pi, sigma, mu)
     _check_finite("the means mu", mu, MIXTURE_ADVICE)
     _check_finite("the log weights log_pi", log_pi.detach().clamp_min(-1.0), MIXTURE_ADVICE)  # -inf (pi = 0) is fine
-    _check_finite("the widths sigma", sigma, MIXTURE_ADVICE)
-    if not bool((sigma > 0).all()):
-        raise ValueError("every sigma must be positive; got a sigma <= 0")
+    if _is_full(sigma):
+        _check_scale_tril(sigma)
+    else:
+        _check_finite("the widths sigma", sigma, MIXTURE_ADVICE)
+        if not bool((sigma > 0).all()):
+            raise ValueError("every sigma must be positive; got a sigma <= 0")
     total = torch.logsumexp(log_pi.detach(), dim=1)
     if not bool((total.abs() < 1e-3).all()):
         raise ValueError(
@@ -602,7 +681,8 @@ def mixture_log_density(
     log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor, targets: torch.Tensor
 ) -> torch.Tensor:
     """log p(target | mixture), each row against its own mixture, in log space: 1-D targets (N, T) give (N, T),
-    D-dimensional targets (N, D) give (N, 1)."""
+    D-dimensional targets (N, D) give (N, 1), with diagonal (sigma (N, K, D)) or full covariance (sigma = scale_tril
+    (N, K, D, D), by a triangular solve)."""
     _check_mixture_shapes(log_pi, sigma, mu)
     if targets.dim() != 2 or targets.shape[0] != log_pi.shape[0]:
         raise ValueError(
@@ -617,6 +697,15 @@ def mixture_log_density(
     if mu.dim() == 2:  # 1-D: T separate scalar targets per row, (K, N, T)
         log_density, densities_finite = _ScalarMixtureLogDensity.apply(
             log_weights[:, :, None], mu.t().contiguous()[:, :, None], sigma.t().contiguous()[:, :, None], targets[None])
+    elif _is_full(sigma) and targets.shape[1] == mu.shape[2]:  # full covariance: z = L^-1 (target - mu), (K, N, D)
+        difference = (targets[None] - mu.transpose(0, 1))[..., None]
+        scale_tril = sigma.transpose(0, 1)
+        z = torch.linalg.solve_triangular(scale_tril, difference, upper=False)[..., 0]
+        log_determinant = torch.log(scale_tril.diagonal(dim1=-2, dim2=-1)).sum(dim=2)  # log sqrt(det Sigma)
+        component_log_density = -0.5 * (z * z).sum(dim=2) - log_determinant - mu.shape[2] * LOG_SQRT_2PI
+        # solve_triangular reads only the lower triangle: entries above it must be refused, not silently ignored.
+        densities_finite = torch.isfinite(component_log_density.detach().sum()) & (_above_diagonal(scale_tril) == 0).all()
+        log_density = _logsumexp_over_components(log_weights + component_log_density)[:, None]
     elif targets.shape[1] == mu.shape[2]:  # D-dimensional: one target vector per row; diagonal covariance, (K, D, N)
         component_log_density = _normal_log_density(targets.t()[None], mu.permute(1, 2, 0).contiguous(),
                                                     sigma.permute(1, 2, 0).contiguous()).sum(dim=1)
@@ -662,6 +751,9 @@ def mixture_distribution(
 ) -> torch.distributions.MixtureSameFamily:
     """The same mixture as a torch.distributions object: batch shape (N,), events scalar (1-D) or of length D."""
     check_mixture(log_pi, sigma, mu)
+    if _is_full(sigma):  # full covariance: sigma is each component's Cholesky factor
+        components = torch.distributions.MultivariateNormal(mu, scale_tril=sigma)
+        return torch.distributions.MixtureSameFamily(torch.distributions.Categorical(logits=log_pi), components)
     components = torch.distributions.Normal(mu, sigma)
     if mu.dim() == 3:  # a diagonal Gaussian over D dimensions per component
         components = torch.distributions.Independent(components, 1)
@@ -763,12 +855,17 @@ def gumbel_max_choice(log_pi: torch.Tensor, generator: torch.Generator | None = 
 def sample_mixture(
     log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """Draw one sample per row: a component by the Gumbel-max trick, then mu + sigma * N(0, 1); shape (N, D)."""
+    """Draw one sample per row: a component by the Gumbel-max trick, then mu + sigma * N(0, 1), or mu + L N(0, I) for
+    a Cholesky factor sigma = L (N, K, D, D); shape (N, D)."""
     check_mixture(log_pi, sigma, mu)
     if mu.dim() == 2:  # 1-D: D = 1
         mu, sigma = mu[:, :, None], sigma[:, :, None]
-    component = gumbel_max_choice(log_pi, generator)[:, None, None].expand(-1, 1, mu.shape[2])
+    chosen = gumbel_max_choice(log_pi, generator)
+    component = chosen[:, None, None].expand(-1, 1, mu.shape[2])
     noise = torch.randn((mu.shape[0], mu.shape[2]), generator=generator).to(mu.device)
+    if _is_full(sigma):
+        scale_tril = sigma[torch.arange(len(chosen), device=chosen.device), chosen]  # (N, D, D)
+        return mu.gather(1, component)[:, 0] + (scale_tril @ noise.to(scale_tril.dtype)[:, :, None])[:, :, 0]
     return mu.gather(1, component)[:, 0] + sigma.gather(1, component)[:, 0] * noise
 
 
@@ -880,11 +977,12 @@ def tanh_network(inputs: torch.Tensor, n_outputs: int, n_hidden: int = 32) -> nn
                          nn.Linear(n_hidden, n_hidden), nn.Tanh(), nn.Linear(n_hidden, n_outputs))
 
 
-def recipe_network(inputs: torch.Tensor, targets: torch.Tensor, n_components: int = 12) -> MixtureDensityNetwork:
+def recipe_network(inputs: torch.Tensor, targets: torch.Tensor, n_components: int = 12,
+                   covariance: str = "diagonal") -> MixtureDensityNetwork:
     """The recipe's network (notebook 06): 2 x 32 tanh, K = 12, adapted to (inputs, targets), first layer 4x steeper."""
     _check_rows(inputs, targets)
     model = MixtureDensityNetwork(n_components, n_hidden=32, n_layers=2, input_dim=inputs.shape[1],
-                                  output_dim=targets.shape[1]).adapt_to_data(inputs, targets)
+                                  output_dim=targets.shape[1], covariance=covariance).adapt_to_data(inputs, targets)
     with torch.no_grad():  # first-layer tanh units 4x steeper than by default (notebook 06 measures what it is worth)
         model.hidden[0].weight.mul_(4.0)
         model.hidden[0].bias.mul_(4.0)
@@ -898,12 +996,14 @@ def train_mixture_density_network(
     epochs: int = 70,
     seed: int = 0,
     progress: bool = True,
+    covariance: str = "diagonal",
 ) -> tuple[MixtureDensityNetwork, list[float]]:
     """The series' recommended recipe (notebook 06): recipe_network, Adam 0.02 with cosine decay, batches of 1000."""
     _check_rows(inputs, targets)
     _check_integer("epochs", epochs, 1, ": epochs must be positive")
+    _check_covariance(covariance, targets.shape[1])
     seed_everything(seed)
-    model = recipe_network(inputs, targets, n_components).to(pick_device())
+    model = recipe_network(inputs, targets, n_components, covariance).to(pick_device())
     optimizer = torch.optim.Adam(model.parameters(), lr=0.02, fused=True)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     history = train(model, inputs, targets, mdn_loss, optimizer, epochs, 1000, scheduler, seed, progress)
@@ -926,18 +1026,22 @@ def _stacked_mixture_forward(template: MixtureDensityNetwork, parameters: dict, 
     hidden = (inputs - buffers["input_mean"][:, None]) / buffers["input_std"][:, None]
     for index in range(0, len(template.hidden), 2):  # Linear, Tanh, Linear, Tanh, ...
         hidden = torch.tanh(layer(parameters[f"hidden.{index}.weight"], parameters[f"hidden.{index}.bias"], hidden))
-    # The three heads as one product, then split; transposed, (S, outputs, N), as in MixtureDensityNetwork.forward.
-    heads = ["pi_head", "sigma_head", "mu_head"]
+    # The heads as one product, then split; transposed, (S, outputs, N), as in MixtureDensityNetwork.forward.
+    heads = ["pi_head", "sigma_head", "mu_head"] + (["off_diagonal_head"] if template.covariance == "full" else [])
     outputs = torch.baddbmm(torch.cat([parameters[f"{head}.bias"] for head in heads], dim=1)[:, :, None],
                             torch.cat([parameters[f"{head}.weight"] for head in heads], dim=1), hidden.transpose(1, 2))
     n_components, output_dim = template.n_components, template.output_dim
-    logits, log_sigma, mu = outputs.split([n_components, n_components * output_dim, n_components * output_dim], dim=1)
+    logits, log_sigma, mu, *off_diagonal = outputs.split([parameters[f"{head}.bias"].shape[1] for head in heads], dim=1)
     shape = (hidden.shape[0], n_components, output_dim, hidden.shape[1])  # (S, K, D, N), then viewed as (S, N, K, D)
     scale, shift = buffers["target_std"][:, None, :, None], buffers["target_mean"][:, None, :, None]
     floor = buffers["sigma_floor"][:, None, None, None]
-    sigma = ((torch.exp(log_sigma).view(shape) + floor) * scale).permute(0, 3, 1, 2)
     mu = (mu.view(shape) * scale + shift).permute(0, 3, 1, 2)
     log_pi = torch.log_softmax(logits, dim=1).transpose(1, 2)
+    if template.covariance == "full":  # each factor's rows scaled by the target's std, as in the single model
+        width = (torch.exp(log_sigma).view(shape) + floor).permute(0, 3, 1, 2)
+        below = off_diagonal[0].view(hidden.shape[0], n_components, -1, hidden.shape[1]).permute(0, 3, 1, 2)
+        return log_pi, _lower_triangular(width, below) * buffers["target_std"][:, None, None, :, None], mu
+    sigma = ((torch.exp(log_sigma).view(shape) + floor) * scale).permute(0, 3, 1, 2)
     if output_dim == 1:
         return log_pi, sigma[..., 0], mu[..., 0]
     return log_pi, sigma, mu
@@ -1039,11 +1143,14 @@ def train_side_by_side(models: list[MixtureDensityNetwork], inputs: torch.Tensor
 
 def pool_mixtures(log_pi: torch.Tensor, sigma: torch.Tensor,
                   mu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """S stacked mixtures, (S, N, K) or (S, N, K, D), as one mixture of S * K components per row, weights pi / S."""
+    """S stacked mixtures, (S, N, K) or (S, N, K, D), as one mixture of S * K components per row, weights pi / S;
+    sigma may be stacked Cholesky factors (S, N, K, D, D) for mu (S, N, K, D)."""
     for name, value in [("log_pi", log_pi), ("sigma", sigma), ("mu", mu)]:
         _check_tensor(name, value, "(S, N, K), or (S, N, K, D) for sigma and mu")
-    if log_pi.dim() != 3 or sigma.shape != mu.shape or mu.shape[:3] != log_pi.shape or mu.dim() not in (3, 4):
+    full = sigma.dim() == 5 and mu.dim() == 4 and sigma.shape == (*mu.shape, mu.shape[3])
+    if log_pi.dim() != 3 or not (sigma.shape == mu.shape or full) or mu.shape[:3] != log_pi.shape or mu.dim() not in (3, 4):
         raise ValueError("need stacked mixtures: log_pi (S, N, K), and sigma and mu both (S, N, K) or (S, N, K, D), "
+                         "or sigma (S, N, K, D, D) Cholesky factors for mu (S, N, K, D), "
                          f"got {tuple(log_pi.shape)}, {tuple(sigma.shape)}, {tuple(mu.shape)}: stack the models' "
                          "outputs along a new first axis (a SeedEnsemble's outputs are so)")
     n_models = log_pi.shape[0]

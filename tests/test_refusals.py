@@ -71,6 +71,11 @@ LOG_PI = torch.log_softmax(torch.zeros(50, 3), dim=1)
 SIGMA, MU = torch.ones(50, 3), torch.zeros(50, 3)
 NAN_ROW = torch.cat([TARGETS[:5], torch.tensor([[math.nan]]), TARGETS[6:]])
 ANGLES = torch.tensor([[0.5, 2.0], [1.0, 3.0]])
+# A full-covariance mixture over 2-D targets: each component's Cholesky factor scale_tril (N, K, D, D) as sigma.
+SCALE_TRIL, MU_2D, TARGETS_2D = torch.eye(2).expand(50, 3, 2, 2), torch.zeros(50, 3, 2), torch.zeros(50, 2)
+UPPER = torch.tensor([[1.0, 0.5], [0.0, 1.0]]).expand(50, 3, 2, 2)  # upper-triangular: not a Cholesky factor
+ZERO_DIAGONAL = torch.tensor([[1.0, 0.0], [0.3, 0.0]]).expand(50, 3, 2, 2)
+NEGATIVE_DIAGONAL = torch.tensor([[-1.0, 0.0], [0.3, 1.0]]).expand(50, 3, 2, 2)
 
 
 def mdn() -> MixtureDensityNetwork:
@@ -156,18 +161,43 @@ REFUSALS = [
     ("MixtureDensityNetwork", "data of another width than the network", lambda: MixtureDensityNetwork().adapt_to_data(
         torch.randn(10, 2), torch.randn(10, 1)), r"this network takes inputs \(N, 1\).*input_dim and output_dim"),
     ("MixtureDensityNetwork", "a list as inputs", lambda: MixtureDensityNetwork()([0.5]), r"inputs must have shape \(N, 1\)"),
+    ("MixtureDensityNetwork", "full covariance for 1-D targets", lambda: MixtureDensityNetwork(covariance="full"),
+     r"covariance='full' needs vector targets, output_dim >= 2.*use covariance='diagonal'"),
+    ("MixtureDensityNetwork", "an unknown covariance", lambda: MixtureDensityNetwork(output_dim=2, covariance="Full"),
+     r"covariance must be 'diagonal' \(independent widths\) or 'full'"),
     ("check_mixture", "weights that do not sum to 1", lambda: check_mixture(torch.zeros(50, 3), SIGMA, MU),
      "must sum to 1 in every row.*log_softmax"),
+    ("check_mixture", "an upper-triangular scale_tril", lambda: check_mixture(LOG_PI, UPPER, MU_2D),
+     r"sigma = scale_tril must be lower-triangular.*torch\.linalg\.cholesky\(covariance\)"),
+    ("check_mixture", "a scale_tril with a negative diagonal entry", lambda: check_mixture(
+        LOG_PI, NEGATIVE_DIAGONAL, MU_2D), r"the diagonal of sigma = scale_tril must be positive.*cholesky"),
+    ("check_mixture", "NaN in scale_tril", lambda: check_mixture(
+        LOG_PI, torch.cat([SCALE_TRIL[:2], torch.full((1, 3, 2, 2), math.nan), SCALE_TRIL[3:]]), MU_2D),
+     r"the Cholesky factors scale_tril hold NaN or inf in 1 row \(row 2\)"),
+    ("check_mixture", "a 3 x 3 scale_tril for 2-D means", lambda: check_mixture(
+        LOG_PI, torch.eye(3).expand(50, 3, 3, 3), MU_2D),
+     r"needs log_pi \(N, K\), sigma = scale_tril \(N, K, D, D\) and mu \(N, K, D\).*cholesky"),
     ("mixture_log_density", "a numpy array", lambda: mixture_log_density(LOG_PI.numpy(), SIGMA, MU, TARGETS),
      "log_pi must be a float tensor"),
+    ("mixture_log_density", "an upper-triangular scale_tril (a triangular solve would ignore its upper entries)",
+     lambda: mixture_log_density(LOG_PI, UPPER, MU_2D, TARGETS_2D), "sigma = scale_tril must be lower-triangular"),
+    ("mixture_log_density", "a scale_tril with a zero on its diagonal", lambda: mixture_log_density(
+        LOG_PI, ZERO_DIAGONAL, MU_2D, TARGETS_2D), "the diagonal of sigma = scale_tril must be positive"),
+    ("mixture_log_density", "1-D targets for a full-covariance mixture over 2-D", lambda: mixture_log_density(
+        LOG_PI, SCALE_TRIL, MU_2D, TARGETS), r"targets must have shape \(N, D\) with D = 2"),
     ("mixture_nll", "a vector of targets", lambda: mixture_nll(LOG_PI, SIGMA, MU, TARGETS[:, 0]),
      r"reshape a vector of targets with \.reshape\(-1, 1\)"),
+    ("mixture_nll", "a scale_tril with one component fewer than mu", lambda: mixture_nll(
+        LOG_PI, SCALE_TRIL[:, :2], MU_2D, TARGETS_2D), r"sigma = scale_tril \(N, K, D, D\)"),
     ("density_then_log_nll", "a negative sigma", lambda: density_then_log_nll(LOG_PI, -SIGMA, MU, TARGETS),
      "every sigma must be positive"),
     ("density_then_log_nll", "a vector of targets", lambda: density_then_log_nll(LOG_PI, SIGMA, MU, TARGETS[:, 0]),
      r"targets \(N, 1\).*reshape\(-1, 1\)"),
     ("mixture_distribution", "sigma of another shape than mu", lambda: mixture_distribution(LOG_PI, SIGMA[:, :2], MU),
      "the same shape"),
+    ("mixture_distribution", "a covariance matrix, not its Cholesky factor", lambda: mixture_distribution(
+        LOG_PI, torch.tensor([[1.0, 0.5], [0.5, 1.0]]).expand(50, 3, 2, 2), MU_2D),
+     "must be lower-triangular.*not a covariance matrix"),
     ("probability_integral_transform", "a NaN target", lambda: probability_integral_transform(
         LOG_PI, SIGMA, MU, NAN_ROW), r"targets hold NaN or inf in 1 row \(row 5\)"),
     ("probability_integral_transform", "NaN in mu", lambda: probability_integral_transform(
@@ -206,6 +236,8 @@ REFUSALS = [
     ("gumbel_max_choice", "a vector", lambda: gumbel_max_choice(torch.zeros(3)), r"log_pi must have shape \(N, K\)"),
     ("sample_mixture", "a zero sigma", lambda: sample_mixture(LOG_PI, torch.zeros_like(SIGMA), MU),
      "every sigma must be positive"),
+    ("sample_mixture", "a scale_tril with a negative diagonal entry", lambda: sample_mixture(
+        LOG_PI, NEGATIVE_DIAGONAL, MU_2D), "the diagonal of sigma = scale_tril must be positive"),
     ("train", "a learning rate, not an optimizer", lambda: train(mdn(), INPUTS, TARGETS, mdn_loss, 0.01, epochs=1),
      "optimizer must be a torch.optim optimizer"),
     ("train", "a fractional number of epochs", lambda: (lambda model: train(
@@ -216,6 +248,8 @@ REFUSALS = [
                                                           optimiser(mdn()), epochs=1), "model must be a torch.nn.Module with parameters"),
     ("mdn_loss", "a tensor instead of (log_pi, sigma, mu)", lambda: mdn_loss(MU, TARGETS),
      r"outputs must be the tuple \(log_pi, sigma, mu\)"),
+    ("mdn_loss", "an upper-triangular scale_tril", lambda: mdn_loss((LOG_PI, UPPER, MU_2D), TARGETS_2D),
+     "sigma = scale_tril must be lower-triangular"),
     ("train_with_budget", "a negative learning rate", lambda: train_with_budget(
         mdn(), INPUTS, TARGETS, mdn_loss, learning_rate=-0.02), "learning_rate must be a positive number"),
     ("train_with_budget", "no epochs", lambda: train_with_budget(mdn(), INPUTS, TARGETS, mdn_loss, epochs=0),
@@ -224,10 +258,16 @@ REFUSALS = [
     ("tanh_network", "a NaN input", lambda: tanh_network(NAN_ROW, n_outputs=2), "hold NaN or inf in 1 row"),
     ("recipe_network", "a vector of targets", lambda: recipe_network(INPUTS, TARGETS[:, 0]),
      r"targets must have shape \(N, T\).*reshape\(-1, 1\)"),
+    ("recipe_network", "full covariance for 1-D targets", lambda: recipe_network(INPUTS, TARGETS, covariance="full"),
+     "covariance='full' needs vector targets"),
     ("train_mixture_density_network", "no epochs", lambda: train_mixture_density_network(INPUTS, TARGETS, epochs=0),
      "epochs must be an integer >= 1"),
     ("train_mixture_density_network", "a vector of inputs", lambda: train_mixture_density_network(INPUTS[:, 0], TARGETS),
      r"inputs must have shape \(N, number of input features\)"),
+    ("train_mixture_density_network", "full covariance for 1-D targets", lambda: train_mixture_density_network(
+        INPUTS, TARGETS, covariance="full"), "covariance='full' needs vector targets"),
+    ("train_mixture_density_network", "a covariance that is not a name", lambda: train_mixture_density_network(
+        INPUTS, torch.randn(50, 2), covariance=True), "covariance must be 'diagonal'"),
     ("SeedEnsemble", "no models", lambda: SeedEnsemble([]), "models must be a non-empty list"),
     ("SeedEnsemble", "models of different sizes", lambda: SeedEnsemble(
         [MixtureDensityNetwork(n_components=3), MixtureDensityNetwork(n_components=4)]), "the same sizes"),
@@ -237,6 +277,9 @@ REFUSALS = [
      "leading seed axis"),
     ("ensemble_nll", "a mask of weights other than 0 and 1", lambda: ensemble_nll(
         stacked(), TARGETS, torch.full((2, 50), 0.5)), "mask must hold only 0s"),
+    ("ensemble_nll", "stacked full-covariance outputs with a non-positive diagonal", lambda: ensemble_nll(
+        (LOG_PI.expand(2, -1, -1), ZERO_DIAGONAL.expand(2, -1, -1, -1, -1), MU_2D.expand(2, -1, -1, -1)),
+        TARGETS_2D), "the diagonal of sigma = scale_tril must be positive"),
     ("outputs_on_cpu", "a list of inputs", lambda: outputs_on_cpu(mdn(), [[0.5]]), "inputs must be a float tensor"),
     ("outputs_on_cpu", "a function, not a model", lambda: outputs_on_cpu(torch.tanh, INPUTS),
      "model must be a torch.nn.Module"),
@@ -246,6 +289,9 @@ REFUSALS = [
         [mdn()], INPUTS, TARGETS, torch.ones(1, 50), learning_rate=0.0), "learning_rate must be a positive number"),
     ("pool_mixtures", "one mixture without a seed axis", lambda: pool_mixtures(LOG_PI, SIGMA, MU),
      r"need stacked mixtures: log_pi \(S, N, K\)"),
+    ("pool_mixtures", "stacked Cholesky factors for means of another dimension", lambda: pool_mixtures(
+        LOG_PI.expand(2, -1, -1), torch.eye(3).expand(2, 50, 3, 3, 3), MU_2D.expand(2, -1, -1, -1)),
+     r"or sigma \(S, N, K, D, D\) Cholesky factors for mu \(S, N, K, D\)"),
     ("gaps_to_truth", "a single model, not a list", lambda: gaps_to_truth(mdn(), INPUTS, TARGETS),
      "models must be a non-empty list of MixtureDensityNetworks"),
     ("gaps_to_truth", "a precomputed truth of the wrong shape", lambda: gaps_to_truth(
