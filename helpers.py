@@ -997,14 +997,16 @@ def train_mixture_density_network(
     seed: int = 0,
     progress: bool = True,
     covariance: str = "diagonal",
+    learning_rate: float = 0.02,
 ) -> tuple[MixtureDensityNetwork, list[float]]:
     """The series' recommended recipe (notebook 06): recipe_network, Adam 0.02 with cosine decay, batches of 1000."""
     _check_rows(inputs, targets)
     _check_integer("epochs", epochs, 1, ": epochs must be positive")
+    _check_number("learning_rate", learning_rate, lambda value: value > 0, "a positive number, such as 0.02")
     _check_covariance(covariance, targets.shape[1])
     seed_everything(seed)
     model = recipe_network(inputs, targets, n_components, covariance).to(pick_device())
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.02, fused=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     history = train(model, inputs, targets, mdn_loss, optimizer, epochs, 1000, scheduler, seed, progress)
     return model, history

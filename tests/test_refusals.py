@@ -260,6 +260,8 @@ REFUSALS = [
      r"targets must have shape \(N, T\).*reshape\(-1, 1\)"),
     ("recipe_network", "full covariance for 1-D targets", lambda: recipe_network(INPUTS, TARGETS, covariance="full"),
      "covariance='full' needs vector targets"),
+    ("train_mixture_density_network", "a negative learning rate", lambda: train_mixture_density_network(
+        INPUTS, TARGETS, learning_rate=-0.01), "learning_rate must be a positive number"),
     ("train_mixture_density_network", "no epochs", lambda: train_mixture_density_network(INPUTS, TARGETS, epochs=0),
      "epochs must be an integer >= 1"),
     ("train_mixture_density_network", "a vector of inputs", lambda: train_mixture_density_network(INPUTS[:, 0], TARGETS),
