@@ -165,6 +165,8 @@ def inverted_data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 ARM_LINKS = (0.8, 0.2)  # notebook 07's two-joint arm: upper arm and forearm lengths
 ARM_SENSOR_NOISE = 0.005  # standard deviation of each measured hand coordinate
+_ARM_SHOULDER_RANGE = (0.3, 1.2)  # arm_data draws the shoulder angle uniformly from this range (radians)
+_ARM_ELBOW_RANGE = (math.pi / 2, 1.5 * math.pi)  # and the elbow angle from this one
 
 
 def hand_position(angles: torch.Tensor) -> torch.Tensor:
@@ -184,7 +186,8 @@ def arm_data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     _check_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     uniform = torch.rand(n, 2, generator=generator)
-    angles = torch.stack([0.3 + 0.9 * uniform[:, 0], math.pi / 2 + math.pi * uniform[:, 1]], dim=1)
+    angles = torch.stack([low + (high - low) * uniform[:, column]
+                          for column, (low, high) in enumerate([_ARM_SHOULDER_RANGE, _ARM_ELBOW_RANGE])], dim=1)
     return hand_position(angles) + ARM_SENSOR_NOISE * torch.randn(n, 2, generator=generator), angles
 
 
@@ -195,12 +198,14 @@ def mirror_configuration(angles: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"angles must have shape (N, 2): a shoulder and an elbow angle per row, got {tuple(angles.shape)}")
     _check_finite("the angles", angles, "pass finite angles in radians")
     shoulder, elbow = angles[:, 0], angles[:, 1]
-    turn = torch.atan2(ARM_LINKS[1] * torch.sin(elbow), ARM_LINKS[0] + ARM_LINKS[1] * torch.cos(elbow))
-    return torch.stack([shoulder + 2 * turn, 2 * math.pi - elbow], dim=1)
+    return torch.stack([shoulder + 2 * _elbow_turn(elbow), 2 * math.pi - elbow], dim=1)
 
 
-_ARM_SHOULDER_RANGE = (0.3, 1.2)  # arm_data draws the shoulder angle uniformly from this range (radians)
-_ARM_ELBOW_RANGE = (math.pi / 2, 1.5 * math.pi)  # and the elbow angle from this one
+def _elbow_turn(elbow: torch.Tensor) -> torch.Tensor:
+    """The angle at the shoulder between the upper arm and the line from the shoulder to the hand, for elbow angles."""
+    return torch.atan2(ARM_LINKS[1] * torch.sin(elbow), ARM_LINKS[0] + ARM_LINKS[1] * torch.cos(elbow))
+
+
 _ARM_FARTHEST_READING = 10  # sensor widths: the sensor reads farther than this from the arm's reach once in e^50
 
 
@@ -250,7 +255,7 @@ def _arm_log_normaliser(hand: torch.Tensor, nodes: int = 40, width: float = 8.0,
         elbow = torch.cat([below, 2 * math.pi - below], dim=1)  # and their mirrors in [pi, 3 pi / 2]: (n, 2 nodes)
         log_elbow_weights = (half[:, None].log() + log_weights).repeat(1, 2)
         arm_radius = ((link_1 - link_2) ** 2 + 4 * link_1 * link_2 * torch.cos(elbow / 2) ** 2).sqrt()
-        turn = torch.atan2(link_2 * torch.sin(elbow), link_1 + link_2 * torch.cos(elbow))
+        turn = _elbow_turn(elbow)
         u_low = shoulder_low + turn - angle[:, None]  # the prior's box in u, for each elbow
         u_high = shoulder_high + turn - angle[:, None]
         u_peak = torch.clamp(torch.zeros_like(u_low), u_low, u_high)
@@ -293,8 +298,7 @@ def arm_true_log_density(hand: torch.Tensor, angles: torch.Tensor, nodes: int = 
         raise ValueError(f"hand holds readings more than {_ARM_FARTHEST_READING} sensor widths "
                          f"({_ARM_FARTHEST_READING * ARM_SENSOR_NOISE:g}) from every position the arm reaches (rows "
                          f"{rows}), which its sensor never gives: pass measured hand positions, such as arm_data returns")
-    log_likelihood = -0.5 * ((hand - hand_position(angles)) ** 2).sum(dim=1) / ARM_SENSOR_NOISE**2 \
-        - math.log(2 * math.pi * ARM_SENSOR_NOISE**2)
+    log_likelihood = _normal_log_density(hand, hand_position(angles), ARM_SENSOR_NOISE).sum(dim=1)
     in_box = ((angles[:, 0] >= _ARM_SHOULDER_RANGE[0]) & (angles[:, 0] <= _ARM_SHOULDER_RANGE[1])
               & (angles[:, 1] >= _ARM_ELBOW_RANGE[0]) & (angles[:, 1] <= _ARM_ELBOW_RANGE[1]))
     return torch.where(in_box, log_likelihood - log_normaliser, -math.inf)  # the prior's constant cancels
