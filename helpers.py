@@ -220,8 +220,8 @@ def _arm_log_normaliser(hand: torch.Tensor, nodes: int = 40, width: float = 8.0,
     """log of the integral over the prior's box of N(hand; hand_position(angles), ARM_SENSOR_NOISE^2 I) d(angles), for
     hand (N, 2), in float64; and each reading's distance to the nearest lattice node's hand (to refuse far readings).
 
-    The integrand is negligible except near at most two small regions of angles, one on each side of the straight elbow
-    (elbow < pi and elbow > pi: a configuration and its mirror). In polar coordinates the hand of (shoulder, elbow) lies
+    The integrand is negligible except near at most two small regions of angles, one on each side of the fully folded elbow
+    (elbow < pi and elbow > pi, the second link folded back at pi: a configuration and its mirror). In polar coordinates the hand of (shoulder, elbow) lies
     at radius r(elbow) and angle shoulder + b(elbow), so |hand - hand_position(angles)|^2 = (|hand| - r)^2
     + 4 r |hand| sin^2(u / 2) with u = shoulder + b(elbow) - angle(hand). Each region is integrated over (elbow, u), a
     shear of (elbow, shoulder) with Jacobian 1: the elbows whose radius lies within `width` sensor widths of |hand|, and
@@ -681,6 +681,20 @@ class _ScalarMixtureLogDensity(torch.autograd.Function):
         return weighted, weighted_z, grad_sigma, grad_targets
 
 
+def _solve_lower_triangular(scale_tril: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """z with L z = values for lower-triangular L (..., D, D) and values (..., D): forward substitution, row by row, for
+    small D (two to three times faster than torch.linalg.solve_triangular for D = 2, backward pass included)."""
+    if scale_tril.shape[-1] > 8:  # the row loop grows as D^2 operations: a library solve wins for large D
+        return torch.linalg.solve_triangular(scale_tril, values[..., None], upper=False)[..., 0]
+    solved = []
+    for row in range(scale_tril.shape[-1]):
+        remainder = values[..., row]
+        for column in range(row):
+            remainder = remainder - scale_tril[..., row, column] * solved[column]
+        solved.append(remainder / scale_tril[..., row, row])
+    return torch.stack(solved, dim=-1)
+
+
 def mixture_log_density(
     log_pi: torch.Tensor, sigma: torch.Tensor, mu: torch.Tensor, targets: torch.Tensor
 ) -> torch.Tensor:
@@ -702,12 +716,11 @@ def mixture_log_density(
         log_density, densities_finite = _ScalarMixtureLogDensity.apply(
             log_weights[:, :, None], mu.t().contiguous()[:, :, None], sigma.t().contiguous()[:, :, None], targets[None])
     elif _is_full(sigma) and targets.shape[1] == mu.shape[2]:  # full covariance: z = L^-1 (target - mu), (K, N, D)
-        difference = (targets[None] - mu.transpose(0, 1))[..., None]
         scale_tril = sigma.transpose(0, 1)
-        z = torch.linalg.solve_triangular(scale_tril, difference, upper=False)[..., 0]
+        z = _solve_lower_triangular(scale_tril, targets[None] - mu.transpose(0, 1))
         log_determinant = torch.log(scale_tril.diagonal(dim1=-2, dim2=-1)).sum(dim=2)  # log sqrt(det Sigma)
         component_log_density = -0.5 * (z * z).sum(dim=2) - log_determinant - mu.shape[2] * LOG_SQRT_2PI
-        # solve_triangular reads only the lower triangle: entries above it must be refused, not silently ignored.
+        # The solve reads only the lower triangle: entries above it must be refused, not silently ignored.
         densities_finite = torch.isfinite(component_log_density.detach().sum()) & (_above_diagonal(scale_tril) == 0).all()
         log_density = _logsumexp_over_components(log_weights + component_log_density)[:, None]
     elif targets.shape[1] == mu.shape[2]:  # D-dimensional: one target vector per row; diagonal covariance, (K, D, N)
