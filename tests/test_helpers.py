@@ -971,6 +971,18 @@ def test_full_covariance_trains_below_the_diagonal_model_on_correlated_targets()
     assert nll["full"] - true_nll < 0.2, (nll, true_nll)
 
 
+@pytest.mark.parametrize("covariance, expected", [("diagonal", 0.02), ("full", 0.005)])
+def test_the_recipe_steps_at_its_default_learning_rate_for_each_covariance(covariance, expected, monkeypatch):
+    steps = []
+    adam = torch.optim.Adam
+    monkeypatch.setattr(torch.optim, "Adam", lambda parameters, lr, **options: steps.append(lr) or adam(parameters, lr=lr, **options))
+    inputs, targets, _ = correlated_data(200, seed=1)
+    train_mixture_density_network(inputs, targets, n_components=2, epochs=1, progress=False, covariance=covariance)
+    train_mixture_density_network(inputs, targets, n_components=2, epochs=1, progress=False, covariance=covariance,
+                                  learning_rate=0.001)
+    assert steps == [expected, 0.001]
+
+
 def test_full_covariance_recipe_seed_ensemble_and_pooling():
     inputs, targets, _ = correlated_data(400, seed=1)
     model, history = train_mixture_density_network(inputs, targets, n_components=3, epochs=3, progress=False,
