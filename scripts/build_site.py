@@ -47,13 +47,15 @@ def lay_out_sources(source: Path) -> None:
             shutil.copy2(page, source / page.name)
     for name in ["conf.py", "favicon.svg"]:
         shutil.copy2(site / name, source / name)
+    (source / "_static").mkdir()
+    shutil.copy2(site / "custom.css", source / "_static" / "custom.css")
     landing = (REPOSITORY / "README.md").read_text() + "\n" + (site / "toc.md").read_text()  # the parts' contents
     (source / "index.md").write_text(to_site(landing))
     for notebook in sorted((REPOSITORY / "notebooks").rglob("*.ipynb")):
         if ".ipynb_checkpoints" in notebook.parts:
             continue
         content = json.loads(notebook.read_text())
-        for cell in content["cells"]:  # the set-up cell is plumbing: folded away on the site, as in JupyterLab
+        for cell in content["cells"]:  # the set-up cell is plumbing: folded away on the site (downloads keep it as is)
             tags = cell.get("metadata", {}).get("tags", [])
             if "setup" in tags:
                 cell["metadata"]["tags"] = tags + ["hide-input"]
@@ -61,7 +63,7 @@ def lay_out_sources(source: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(to_site(json.dumps(content)))
     mathjax = importlib.resources.files("mathjax") / "static" / "mathjax" / "es5" / "tex-svg-full.js"
-    (source / "_static" / "mathjax").mkdir(parents=True)
+    (source / "_static" / "mathjax").mkdir()
     shutil.copy2(str(mathjax), source / "_static" / "mathjax" / "tex-svg-full.js")
 
 
@@ -77,6 +79,10 @@ def build(out: Path) -> None:
                    "-d", str(Path(folder) / "doctrees"), str(source), str(out)]
         if subprocess.run(command).returncode != 0:
             raise SystemExit("the site did not build: Sphinx's warnings above say why (warnings are errors here)")
+    for notebook in sorted((REPOSITORY / "notebooks").rglob("*.ipynb")):  # downloads: the notebooks as they are
+        served = out / "_sources" / notebook.relative_to(REPOSITORY)
+        if served.is_file():
+            shutil.copy2(notebook, served)
 
 
 def serve(folder: Path, port: int = 0) -> http.server.ThreadingHTTPServer:

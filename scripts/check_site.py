@@ -4,8 +4,9 @@ Usage (from the repository root, after `pip install -r requirements-site.txt`):
     python scripts/check_site.py [--site FOLDER] [--screenshots FOLDER] [--browser PATH]
 Without --site it builds the site into a temporary folder first (scripts/build_site.py). It serves the site on
 localhost, opens the landing page, a chapter of each part and a solutions page, and checks on each: no console
-errors, every image loaded, the maths typeset (no raw TeX left), every internal link resolves; and that a search
-for "Gumbel" finds chapter 04. It saves a screenshot of each page and exits with 1 if any check fails.
+errors, every image loaded, the maths typeset (no raw TeX left), every internal link resolves; that a search for
+"Gumbel" finds chapter 04; and that on a phone-sized screen the menu button opens the sidebar. It saves a
+screenshot of each page and exits with 1 if any check fails.
 """
 
 import argparse
@@ -90,6 +91,25 @@ def check_page(page, base: str, path: str, screenshot: Path, link_status: dict) 
     return problems
 
 
+def check_menu_on_a_phone(page, base: str, screenshot: Path) -> list[str]:
+    """On a phone-sized screen the sidebar starts hidden; return a problem unless its menu button opens it."""
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto(base + PAGES["core"], wait_until="load")
+    buttons = page.locator("button.primary-toggle")
+    visible = [index for index in range(buttons.count()) if buttons.nth(index).is_visible()]
+    if not visible:
+        return ["menu: no visible button opens the sidebar on a phone-sized screen"]
+    buttons.nth(visible[0]).click()
+    page.wait_for_timeout(500)  # the sidebar slides in
+    opened = page.evaluate("""() => {
+        const sidebar = document.querySelector('.bd-sidebar-primary');
+        const box = sidebar.getBoundingClientRect();
+        return getComputedStyle(sidebar).visibility === 'visible' && box.left >= 0 && box.width > 0;
+    }""")
+    page.screenshot(path=str(screenshot))
+    return [] if opened else ["menu: the menu button does not open the sidebar on a phone-sized screen"]
+
+
 def check_search(page, base: str, screenshot: Path) -> list[str]:
     """Search the site for SEARCH's word; return a problem unless its page is among the results."""
     word, expected = SEARCH
@@ -124,6 +144,7 @@ def check_site(site: Path, screenshots: Path, pages: dict[str, str] = PAGES, sea
                 page.close()
             if search:
                 problems += check_search(chromium.new_page(), base, screenshots / "search.png")
+                problems += check_menu_on_a_phone(chromium.new_page(), base, screenshots / "phone-menu.png")
             chromium.close()
     finally:
         server.shutdown()
@@ -146,14 +167,14 @@ def main() -> None:
             print(f"built the site in {time.perf_counter() - start:.0f} s")
         start = time.perf_counter()
         problems = check_site(site, screenshots, browser=arguments.browser)
-    print(f"checked {len(PAGES)} pages and the search in {time.perf_counter() - start:.0f} s; "
+    print(f"checked {len(PAGES)} pages, the search and the phone menu in {time.perf_counter() - start:.0f} s; "
           f"screenshots in {screenshots}")
     for problem in problems:
         print("FAIL", problem)
     if problems:
         raise SystemExit(f"{len(problems)} problems in the site")
     print("the site passes: no console errors, every image loaded, the maths typeset, every internal link resolves, "
-          "and the search finds chapter 04")
+          "the search finds chapter 04, and the menu opens on a phone")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ html_theme = "sphinx_book_theme"
 html_title = "Mixture Density Networks in PyTorch"
 html_static_path = ["_static"]
 html_favicon = "favicon.svg"
+html_css_files = ["custom.css"]
 html_context = {"default_mode": "light"}  # the figures have white backgrounds
 html_theme_options = {
     "repository_url": _repository_url(),

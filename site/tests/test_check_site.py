@@ -35,7 +35,7 @@ def check_one(site: Path, tmp_path: Path, name: str) -> list[str]:
 
 def test_the_site_passes_the_check_and_leaves_a_screenshot_of_each_page(built_site, tmp_path):
     assert check_site(built_site, tmp_path / "screenshots") == []
-    assert sorted(path.stem for path in (tmp_path / "screenshots").glob("*.png")) == sorted([*PAGES, "search"])
+    assert sorted(path.stem for path in (tmp_path / "screenshots").glob("*.png")) == sorted([*PAGES, "search", "phone-menu"])
 
 
 def test_every_chapter_page_has_a_button_that_opens_it_on_colab(built_site):
@@ -87,3 +87,19 @@ def test_a_search_that_misses_chapter_04_fails_the_check(built_site, tmp_path):
     index.write_text(re.sub("gumbel", "qqqqqq", index.read_text(), flags=re.IGNORECASE))  # the word leaves the index
     problems = check_site(site, tmp_path / "screenshots", pages={}, search=True)
     assert any("does not find" in problem for problem in problems)
+
+
+def test_a_menu_button_that_does_nothing_fails_the_check(built_site, tmp_path):
+    site = broken_copy(built_site, tmp_path)
+    for page in site.rglob("*.html"):  # the switch that the menu button flips to open the sidebar is gone
+        page.write_text(re.sub(r'<input type="checkbox"\s+class="sidebar-toggle"\s+id="pst-primary-sidebar-checkbox"/>',
+                               "", page.read_text()))
+    problems = check_site(site, tmp_path / "screenshots", pages={}, search=True)
+    assert any("menu button does not open the sidebar" in problem for problem in problems), problems
+
+
+def test_downloads_are_the_notebooks_as_they_are_in_the_repository(built_site):
+    repository = Path(__file__).resolve().parents[2]
+    for notebook in sorted((repository / "notebooks").rglob("*.ipynb")):
+        served = built_site / "_sources" / notebook.relative_to(repository)
+        assert served.read_bytes() == notebook.read_bytes(), served
