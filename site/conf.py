@@ -26,6 +26,7 @@ nb_execution_mode = "off"
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
+highlight_language = "none"  # fenced blocks without a language (tables of figures) are not coloured as code
 
 # MathJax from a registry package, served with the site: the maths typesets with no internet.
 mathjax_path = "mathjax/tex-svg-full.js"
