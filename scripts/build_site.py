@@ -11,6 +11,7 @@ import functools
 import http.server
 import importlib.resources
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,28 @@ PAGES = ["CONTRIBUTING.md", "data/README.md", "benchmarks/README.md"]
 README_LINKS = {"](README.md)": "](index.md)", "](../README.md)": "](../index.md)", "](../../README.md)": "](../../index.md)"}
 # Files that pages link to or include, served as downloads.
 FILES = ["LICENSE", "CITATION.cff"]
+
+
+TITLE = re.compile(r'(?:title=|suptitle\(|set_title\()\s*r?f?"([^"]+)"')  # a figure's titles, in its cell's code
+LABEL = re.compile(r'([xy])label=r?f?"([^"]+)"')
+
+
+SYMBOLS = {"mid": "|", "pm": "±", "sigma": "σ", "pi": "π", "mu": "μ", "theta": "θ", "chi": "χ"}  # TeX in titles
+
+
+def plain(text: str) -> str:
+    """A figure title from code as plain words: f-string fields as '…', TeX without its dollars and backslashes."""
+    text = re.sub(r"\{[^{}]*\}", "…", text).replace("\\n", " ").replace("$", "")
+    return re.sub(r"\\([A-Za-z]+)", lambda command: SYMBOLS.get(command.group(1), command.group(1)), text).strip()
+
+
+def figure_description(source: str) -> str:
+    """Alt text for the figure a plotting cell draws: its titles, or failing those, what it plots against what."""
+    titles = [plain(title) for title in TITLE.findall(source)]
+    if titles:
+        return "Figure: " + "; ".join(dict.fromkeys(titles))
+    labels = dict(LABEL.findall(source))
+    return f"Figure: {plain(labels.get('y', 'values'))} against {plain(labels.get('x', 'input'))}"
 
 
 def to_site(text: str) -> str:
@@ -59,6 +82,8 @@ def lay_out_sources(source: Path) -> None:
             tags = cell.get("metadata", {}).get("tags", [])
             if "setup" in tags:
                 cell["metadata"]["tags"] = tags + ["hide-input"]
+            if any("image/png" in output.get("data", {}) for output in cell.get("outputs", [])):
+                cell["metadata"].setdefault("mystnb", {})["image"] = {"alt": figure_description("".join(cell["source"]))}
         target = source / notebook.relative_to(REPOSITORY)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(to_site(json.dumps(content)))

@@ -4,7 +4,8 @@ Usage (from the repository root, after `pip install -r requirements-site.txt`):
     python scripts/check_site.py [--site FOLDER] [--screenshots FOLDER] [--browser PATH]
 Without --site it builds the site into a temporary folder first (scripts/build_site.py). It serves the site on
 localhost, opens the landing page, a chapter of each part and a solutions page, and checks on each: no console
-errors, every image loaded, the maths typeset (no raw TeX left), every internal link resolves; that a search for
+errors, every image loaded and described (alt text), the maths typeset (no raw TeX left), every internal link
+resolves; that a search for
 "Gumbel" finds chapter 04; and that on a phone-sized screen the menu button opens the sidebar. It saves a
 screenshot of each page and exits with 1 if any check fails.
 """
@@ -63,6 +64,9 @@ def check_page(page, base: str, path: str, screenshot: Path, link_status: dict) 
     broken = page.evaluate("[...document.images].filter(image => !image.complete || image.naturalWidth === 0)"
                            ".map(image => image.getAttribute('src'))")
     problems += [f"{path}: image did not load: {source}" for source in broken]
+    undescribed = page.evaluate("[...document.querySelectorAll('main img')].filter(image => !image.alt || "
+                                "/[\\/]|\\.png$/.test(image.alt)).map(image => image.getAttribute('src'))")
+    problems += [f"{path}: image without a description (alt text): {source}" for source in undescribed]
     maths = page.evaluate("document.querySelectorAll('.math').length")
     if maths:
         rendered = page.evaluate("document.querySelectorAll('mjx-container').length")
@@ -173,8 +177,8 @@ def main() -> None:
         print("FAIL", problem)
     if problems:
         raise SystemExit(f"{len(problems)} problems in the site")
-    print("the site passes: no console errors, every image loaded, the maths typeset, every internal link resolves, "
-          "the search finds chapter 04, and the menu opens on a phone")
+    print("the site passes: no console errors, every image loaded and described, the maths typeset, every internal "
+          "link resolves, the search finds chapter 04, and the menu opens on a phone")
 
 
 if __name__ == "__main__":

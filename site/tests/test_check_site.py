@@ -103,3 +103,10 @@ def test_downloads_are_the_notebooks_as_they_are_in_the_repository(built_site):
     for notebook in sorted((repository / "notebooks").rglob("*.ipynb")):
         served = built_site / "_sources" / notebook.relative_to(repository)
         assert served.read_bytes() == notebook.read_bytes(), served
+
+
+def test_an_image_without_alt_text_fails_the_check(built_site, tmp_path):
+    site = broken_copy(built_site, tmp_path)
+    page = site / PAGES["beyond"]
+    page.write_text(re.sub(r'(<img[^>]*?) alt="[^"]*"', r"\1", page.read_text(), count=1))
+    assert any("image without a description" in problem for problem in check_one(site, tmp_path, "beyond"))
