@@ -220,9 +220,10 @@ def _arm_log_normaliser(hand: torch.Tensor, nodes: int = 40, width: float = 8.0,
     """log of the integral over the prior's box of N(hand; hand_position(angles), ARM_SENSOR_NOISE^2 I) d(angles), for
     hand (N, 2), in float64; and each reading's distance to the nearest lattice node's hand (to refuse far readings).
 
-    The integrand is negligible except near at most two small regions of angles, one on each side of the fully folded elbow
-    (elbow < pi and elbow > pi, the second link folded back at pi: a configuration and its mirror). In polar coordinates the hand of (shoulder, elbow) lies
-    at radius r(elbow) and angle shoulder + b(elbow), so |hand - hand_position(angles)|^2 = (|hand| - r)^2
+    The integrand is negligible except near at most two small regions of angles, one on each side of the fully folded
+    elbow (elbow < pi and elbow > pi, the second link folded back at pi: a configuration and its mirror). In polar
+    coordinates the hand of (shoulder, elbow) lies at radius r(elbow) and angle shoulder + b(elbow), so
+    |hand - hand_position(angles)|^2 = (|hand| - r)^2
     + 4 r |hand| sin^2(u / 2) with u = shoulder + b(elbow) - angle(hand). Each region is integrated over (elbow, u), a
     shear of (elbow, shoulder) with Jacobian 1: the elbows whose radius lies within `width` sensor widths of |hand|, and
     for each the u within `width` angular widths of the peak (fewer for a reading beyond the arm's reach, where the
