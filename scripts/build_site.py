@@ -10,6 +10,7 @@ import argparse
 import functools
 import http.server
 import importlib.resources
+import importlib.util
 import json
 import re
 import shutil
@@ -28,13 +29,12 @@ PAGES = ["CONTRIBUTING.md", "data/README.md", "benchmarks/README.md"]
 README_LINKS = {"](README.md)": "](index.md)", "](../README.md)": "](../index.md)", "](../../README.md)": "](../../index.md)"}
 # Files that pages link to or include, served as downloads.
 FILES = ["LICENSE", "CITATION.cff"]
-
-
-TITLE = re.compile(r'(?:title=|suptitle\(|set_title\()\s*r?f?"([^"]+)"')  # a figure's titles, in its cell's code
+# The packages of requirements-site.txt that the build imports (mathjax: django-static-mathjax's files).
+SITE_PACKAGES = ["sphinx", "myst_nb", "sphinx_book_theme", "mathjax"]
+# A figure's alt text comes from the titles (or axis labels) its cell's code sets, with these TeX commands as symbols.
+TITLE = re.compile(r'(?:title=|suptitle\(|set_title\()\s*r?f?"([^"]+)"')
 LABEL = re.compile(r'([xy])label=r?f?"([^"]+)"')
-
-
-SYMBOLS = {"mid": "|", "pm": "±", "sigma": "σ", "pi": "π", "mu": "μ", "theta": "θ", "chi": "χ"}  # TeX in titles
+SYMBOLS = {"mid": "|", "pm": "±", "sigma": "σ", "pi": "π", "mu": "μ", "theta": "θ", "chi": "χ"}
 
 
 def plain(text: str) -> str:
@@ -94,6 +94,10 @@ def lay_out_sources(source: Path) -> None:
 
 def build(out: Path) -> None:
     """Lay out the sources in a temporary folder and build the HTML site into `out` (SystemExit if Sphinx fails)."""
+    missing = [name for name in SITE_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise SystemExit(f"the site's packages are not installed ({', '.join(missing)} missing): run "
+                         f"`{sys.executable} -m pip install -r requirements-site.txt` first")
     with tempfile.TemporaryDirectory(prefix="mdn-site-") as folder:
         source = Path(folder) / "source"
         source.mkdir()

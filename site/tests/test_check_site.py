@@ -110,3 +110,12 @@ def test_an_image_without_alt_text_fails_the_check(built_site, tmp_path):
     page = site / PAGES["beyond"]
     page.write_text(re.sub(r'(<img[^>]*?) alt="[^"]*"', r"\1", page.read_text(), count=1))
     assert any("image without a description" in problem for problem in check_one(site, tmp_path, "beyond"))
+
+
+def test_the_build_says_what_to_install_when_a_package_is_missing(monkeypatch, tmp_path):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *rest: None if name == "mathjax" else real(name, *rest))
+    with pytest.raises(SystemExit, match=r"mathjax missing\): run .* -m pip install -r requirements-site.txt"):
+        build(tmp_path / "html")
