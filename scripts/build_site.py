@@ -78,10 +78,10 @@ def lay_out_sources(source: Path) -> None:
         if ".ipynb_checkpoints" in notebook.parts:
             continue
         content = json.loads(notebook.read_text())
-        for cell in content["cells"]:  # the set-up cell is plumbing: folded away on the site (downloads keep it as is)
+        for cell in content["cells"]:  # the set-up cell is plumbing: left off the site's pages and search (downloads keep it)
             tags = cell.get("metadata", {}).get("tags", [])
             if "setup" in tags:
-                cell["metadata"]["tags"] = tags + ["hide-input"]
+                cell["metadata"]["tags"] = tags + ["remove-cell"]
             if any("image/png" in output.get("data", {}) for output in cell.get("outputs", [])):
                 cell["metadata"].setdefault("mystnb", {})["image"] = {"alt": figure_description("".join(cell["source"]))}
         target = source / notebook.relative_to(REPOSITORY)
