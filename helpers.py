@@ -975,7 +975,7 @@ def mdn_loss(outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], targets: 
 
 
 def train_with_budget(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss_fn,
-                      learning_rate: float = 0.02, epochs: int = 70, seed: int = 0, progress: bool = False,
+                      learning_rate: float = RECIPE_LEARNING_RATE, epochs: int = 70, seed: int = 0, progress: bool = False,
                       batch_size: int | None = 1000) -> float:
     """Train with the recommended recipe's budget (Adam, cosine decay, batches of 1000, 70 epochs); return seconds."""
     _check_number("learning_rate", learning_rate, lambda value: value > 0, "a positive number, such as 0.02")
