@@ -62,7 +62,7 @@ def english_term_pattern(term: str, after_hyphen: bool = False) -> re.Pattern:
     """The English term as a whole word, any case, with a plural ending allowed; after_hyphen: also as the last part
     of a hyphenated word (likelihood in log-likelihood), which a gloss may be, but a use of the term is not."""
     before = r"(?<![A-Za-z])" if after_hyphen else r"(?<![A-Za-z-])"
-    return re.compile(before + re.escape(term) + r"(?:s|es)?(?![A-Za-z])", re.IGNORECASE)
+    return re.compile(before + re.escape(term).replace(r"\ ", r"\s+") + r"(?:s|es)?(?![A-Za-z])", re.IGNORECASE)
 
 
 def korean_term_pattern(term: str) -> re.Pattern:
