@@ -1,5 +1,7 @@
 """Build the series' website with Sphinx and MyST-NB, from the notebooks as stored (their outputs are the tested
 ones, so nothing is executed). Warnings are errors: a broken cross-reference or a missing image fails the build.
+The Korean edition (README.ko.md and notebooks/ko/) is built as a second site in the folder ko/, and every page
+carries a switch to the same page in the other language (site/language-switch.js).
 
 Usage (from the repository root, after `pip install -r requirements-site.txt`):
     python scripts/build_site.py [--out FOLDER] [--open]
@@ -26,9 +28,14 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 # Pages besides the notebooks, as they sit in the repository; the README becomes the landing page, index.md.
 PAGES = ["CONTRIBUTING.md", "data/README.md", "benchmarks/README.md"]
 # How pages and notebooks link to the README, and what that link becomes on the site.
-README_LINKS = {"](README.md)": "](index.md)", "](../README.md)": "](../index.md)", "](../../README.md)": "](../../index.md)"}
+README_LINKS = {"](README.md)": "](index.md)", "](../README.md)": "](../index.md)", "](../../README.md)": "](../../index.md)",
+                "](../../README.ko.md)": "](../../index.md)", "](../../../README.ko.md)": "](../../../index.md)"}
 # Files that pages link to or include, served as downloads.
 FILES = ["LICENSE", "CITATION.cff"]
+# The Korean site: its title, and the README's links to pages only the English site has, as addresses there.
+KOREAN_TITLE = "PyTorch로 배우는 혼합 밀도 네트워크"
+KOREAN_LINKS_TO_ENGLISH = {"README.md": "../index.html", "LICENSE": "../licence.html",
+                           "data/README.md": "../data/README.html"}
 # The packages of requirements-site.txt that the build imports (mathjax: django-static-mathjax's files).
 SITE_PACKAGES = ["sphinx", "myst_nb", "sphinx_book_theme", "mathjax"]
 # A figure's alt text comes from the titles (or axis labels) its cell's code sets, with these TeX commands as symbols.
@@ -59,24 +66,73 @@ def to_site(text: str) -> str:
     return text
 
 
-def lay_out_sources(source: Path) -> None:
-    """Copy the pages, notebooks and site configuration into `source`, the folder Sphinx reads."""
-    for name in PAGES + FILES:
-        (source / name).parent.mkdir(parents=True, exist_ok=True)
-        (source / name).write_text(to_site((REPOSITORY / name).read_text()))
+def english_notebooks() -> list[Path]:
+    """The English chapters and solutions (notebooks/ko/ holds the Korean edition, a site of its own)."""
+    notebooks = REPOSITORY / "notebooks"
+    return sorted(notebooks.glob("[0-9][0-9]_*.ipynb")) + sorted(notebooks.glob("solutions/[0-9][0-9]_*.ipynb"))
+
+
+def korean_notebooks() -> list[Path]:
+    """The Korean chapters and solutions, as scripts/build_translation.py writes them."""
+    notebooks = REPOSITORY / "notebooks" / "ko"
+    return sorted(notebooks.glob("[0-9][0-9]_*.ipynb")) + sorted(notebooks.glob("solutions/[0-9][0-9]_*.ipynb"))
+
+
+def korean_landing() -> str:
+    """README.ko.md as the Korean site's landing page, then its parts' contents, and the solutions in their own list.
+
+    Its links to the English README and the licence go to the English site (raw HTML: they leave this site)."""
+    text = (REPOSITORY / "README.ko.md").read_text()
+
+    def anchor(address: str, words: str) -> str:
+        words = re.sub(r"`([^`]+)`", r"<code>\1</code>", words)  # raw HTML: markdown inside it is not read
+        return f'<a href="{address}">{words}</a>'
+
+    for target, address in KOREAN_LINKS_TO_ENGLISH.items():
+        text = re.sub(r"\[([^\]]+)\]\(" + re.escape(target) + r"\)", lambda link: anchor(address, link.group(1)), text)
+    return text + "\n" + (REPOSITORY / "site" / "toc.ko.md").read_text()
+
+
+def korean_solutions_page() -> str:
+    """The Korean solutions page: one entry per chapter, named by that chapter's Korean title."""
+    entries = []
+    for chapter in korean_notebooks():
+        if chapter.parent.name == "solutions":
+            continue
+        title = json.loads(chapter.read_text())["cells"][0]["source"]
+        title = ("".join(title) if isinstance(title, list) else title).splitlines()[0].lstrip("# ").strip()
+        entries.append(f"{title} <notebooks/ko/solutions/{chapter.stem}_solutions>")
+    return ("# 연습문제 풀이\n\n각 장은 연습문제로 끝납니다. 풀이는 장과 따로 여기에 모아 두었으므로, 풀이 없이 장만 나눠 줄 수 "
+            "있습니다. 풀이를 읽기 전에 먼저 문제를 풀어 보세요.\n\n```{toctree}\n:maxdepth: 1\n\n" + "\n".join(entries) + "\n```\n")
+
+
+def lay_out_sources(source: Path, language: str = "en") -> None:
+    """Copy the pages, notebooks and site configuration of one language's site into `source`, the folder Sphinx reads."""
     site = REPOSITORY / "site"
-    for page in site.glob("*.md"):
-        if page.name != "toc.md":
-            shutil.copy2(page, source / page.name)
+    if language == "en":
+        for name in PAGES + FILES:
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            (source / name).write_text(to_site((REPOSITORY / name).read_text()))
+        for page in site.glob("*.md"):
+            if page.name not in ("toc.md", "toc.ko.md"):
+                shutil.copy2(page, source / page.name)
+        landing = (REPOSITORY / "README.md").read_text() + "\n" + (site / "toc.md").read_text()  # the parts' contents
+        # The README's first line links the Korean README; on the site, the Korean site (raw HTML: it leaves this site).
+        landing = re.sub(r"\[([^\]]+)\]\(README\.ko\.md\)", r'<a href="ko/index.html">\1</a>', landing)
+        notebooks = english_notebooks()
+    else:
+        (source / "index.md").write_text(korean_landing())
+        (source / "solutions.md").write_text(korean_solutions_page())
+        shutil.copy2(REPOSITORY / "CITATION.cff", source / "CITATION.cff")  # conf.py reads the series' address there
+        landing, notebooks = None, korean_notebooks()
     for name in ["conf.py", "favicon.svg"]:
         shutil.copy2(site / name, source / name)
     (source / "_static").mkdir()
-    shutil.copy2(site / "custom.css", source / "_static" / "custom.css")
-    landing = (REPOSITORY / "README.md").read_text() + "\n" + (site / "toc.md").read_text()  # the parts' contents
-    (source / "index.md").write_text(to_site(landing))
-    for notebook in sorted((REPOSITORY / "notebooks").rglob("*.ipynb")):
-        if ".ipynb_checkpoints" in notebook.parts:
-            continue
+    for name in ["custom.css", "language-switch.js"]:
+        shutil.copy2(site / name, source / "_static" / name)
+    if landing is not None:
+        (source / "index.md").write_text(to_site(landing))
+    for notebook in notebooks:
         content = json.loads(notebook.read_text())
         for cell in content["cells"]:  # the set-up cell is plumbing: left off the site's pages and search (downloads keep it)
             tags = cell.get("metadata", {}).get("tags", [])
@@ -93,25 +149,29 @@ def lay_out_sources(source: Path) -> None:
 
 
 def build(out: Path) -> None:
-    """Lay out the sources in a temporary folder and build the HTML site into `out` (SystemExit if Sphinx fails)."""
+    """Lay out the sources in a temporary folder and build the HTML site into `out`, the Korean one into `out`/ko
+    (SystemExit if Sphinx fails)."""
     missing = [name for name in SITE_PACKAGES if importlib.util.find_spec(name) is None]
     if missing:
         raise SystemExit(f"the site's packages are not installed ({', '.join(missing)} missing): run "
                          f"`{sys.executable} -m pip install -r requirements-site.txt` first")
-    with tempfile.TemporaryDirectory(prefix="mdn-site-") as folder:
-        source = Path(folder) / "source"
-        source.mkdir()
-        lay_out_sources(source)
-        if out.exists():
-            shutil.rmtree(out)
-        command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-j", "auto", "-b", "html",
-                   "-d", str(Path(folder) / "doctrees"), str(source), str(out)]
-        if subprocess.run(command).returncode != 0:
-            raise SystemExit("the site did not build: Sphinx's warnings above say why (warnings are errors here)")
-    for notebook in sorted((REPOSITORY / "notebooks").rglob("*.ipynb")):  # downloads: the notebooks as they are
-        served = out / "_sources" / notebook.relative_to(REPOSITORY)
-        if served.is_file():
-            shutil.copy2(notebook, served)
+    if out.exists():
+        shutil.rmtree(out)
+    for language, target, settings in [("en", out, []), ("ko", out / "ko", ["-D", "language=ko",
+                                                                             "-D", f"html_title={KOREAN_TITLE}"])]:
+        with tempfile.TemporaryDirectory(prefix="mdn-site-") as folder:
+            source = Path(folder) / "source"
+            source.mkdir()
+            lay_out_sources(source, language)
+            command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-j", "auto", "-b", "html", *settings,
+                       "-d", str(Path(folder) / "doctrees"), str(source), str(target)]
+            if subprocess.run(command).returncode != 0:
+                raise SystemExit(f"the {language} site did not build: Sphinx's warnings above say why (warnings are "
+                                 "errors here)")
+        for notebook in english_notebooks() if language == "en" else korean_notebooks():  # downloads, as they are
+            served = target / "_sources" / notebook.relative_to(REPOSITORY)
+            if served.is_file():
+                shutil.copy2(notebook, served)
 
 
 def serve(folder: Path, port: int = 0) -> http.server.ThreadingHTTPServer:

@@ -3,11 +3,11 @@
 Usage (from the repository root, after `pip install -r requirements-site.txt`):
     python scripts/check_site.py [--site FOLDER] [--screenshots FOLDER] [--browser PATH]
 Without --site it builds the site into a temporary folder first (scripts/build_site.py). It serves the site on
-localhost, opens the landing page, a chapter of each part and a solutions page, and checks on each: no console
-errors, every image loaded and described (alt text), the maths typeset (no raw TeX left), every internal link
-resolves; that a search for
-"Gumbel" finds chapter 04; and that on a phone-sized screen the menu button opens the sidebar. It saves a
-screenshot of each page and exits with 1 if any check fails.
+localhost, opens the landing page, a chapter of each part, a solutions page and two pages of the Korean site, and
+checks on each: no console errors, every image loaded and described (alt text), the maths typeset (no raw TeX left),
+every internal link resolves; that a search for "Gumbel" finds chapter 04 (and "검벨" its Korean translation); that
+the language switch leads from a page to the same page in the other language; and that on a phone-sized screen the
+menu button opens the sidebar. It saves a screenshot of each page and exits with 1 if any check fails.
 """
 
 import argparse
@@ -30,8 +30,19 @@ PAGES = {
     "practice": "notebooks/05_how_good_is_the_fit.html",
     "beyond": "notebooks/07_robot_arm_multivariate.html",
     "solutions": "notebooks/solutions/03_mixture_density_network_solutions.html",
+    "korean-landing": "ko/index.html",
+    "korean-chapter": "ko/notebooks/ko/03_mixture_density_network.html",
 }
 SEARCH = ("Gumbel", "notebooks/04_parameters_and_sampling.html")  # a word, and a page its search must find
+KOREAN_SEARCH = ("검벨", "ko/notebooks/ko/04_parameters_and_sampling.html")  # the same, on the Korean site
+# The language switch: page -> the page it must lead to (the same page in the other language, or the other landing).
+LANGUAGE_SWITCHES = {
+    "notebooks/04_parameters_and_sampling.html": "ko/notebooks/ko/04_parameters_and_sampling.html",
+    "ko/notebooks/ko/solutions/05_how_good_is_the_fit_solutions.html":
+        "notebooks/solutions/05_how_good_is_the_fit_solutions.html",
+    "licence.html": "ko/index.html",
+    "ko/index.html": "index.html",
+}
 # TeX that MathJax left as text: $...$ or \( ... \) outside code.
 RAW_TEX = re.compile(r"\$[^$\n]{1,200}\$|\\\(|\\\[")
 
@@ -114,10 +125,31 @@ def check_menu_on_a_phone(page, base: str, screenshot: Path) -> list[str]:
     return [] if opened else ["menu: the menu button does not open the sidebar on a phone-sized screen"]
 
 
-def check_search(page, base: str, screenshot: Path) -> list[str]:
-    """Search the site for SEARCH's word; return a problem unless its page is among the results."""
-    word, expected = SEARCH
-    page.goto(f"{base}search.html?q={word}", wait_until="load")
+def check_language_switch(page, base: str, screenshot: Path) -> list[str]:
+    """Follow each page's switch to the other language (LANGUAGE_SWITCHES); return a problem unless it leads to the
+    expected page, in the other language."""
+    problems = []
+    for start, expected in LANGUAGE_SWITCHES.items():
+        page.goto(base + start, wait_until="load")
+        switch = page.locator("a.language-switch")
+        if switch.count() != 1 or not switch.first.is_visible():
+            problems.append(f"{start}: no visible language switch")
+            continue
+        language = page.evaluate("document.documentElement.lang")
+        switch.first.click()
+        page.wait_for_load_state("load")
+        if page.url.split("#")[0] != base + expected:
+            problems.append(f"{start}: the language switch leads to {page.url[len(base):]}, not {expected}")
+        elif page.evaluate("document.documentElement.lang") == language:
+            problems.append(f"{start}: the language switch leads to a page in the same language ({language})")
+    page.screenshot(path=str(screenshot))
+    return problems
+
+
+def check_search(page, base: str, screenshot: Path, search: tuple[str, str] = SEARCH) -> list[str]:
+    """Search the site for a word; return a problem unless its page is among the results."""
+    word, expected = search
+    page.goto(f"{base}{expected.split('notebooks/')[0]}search.html?q={word}", wait_until="load")
     try:
         page.wait_for_selector(f"#search-results a[href*='{expected.split('/')[-1]}']", timeout=15_000)
     except Exception:  # Playwright's TimeoutError: the page never listed it
@@ -148,6 +180,8 @@ def check_site(site: Path, screenshots: Path, pages: dict[str, str] = PAGES, sea
                 page.close()
             if search:
                 problems += check_search(chromium.new_page(), base, screenshots / "search.png")
+                problems += check_search(chromium.new_page(), base, screenshots / "korean-search.png", KOREAN_SEARCH)
+                problems += check_language_switch(chromium.new_page(), base, screenshots / "language-switch.png")
                 problems += check_menu_on_a_phone(chromium.new_page(), base, screenshots / "phone-menu.png")
             chromium.close()
     finally:
@@ -178,7 +212,8 @@ def main() -> None:
     if problems:
         raise SystemExit(f"{len(problems)} problems in the site")
     print("the site passes: no console errors, every image loaded and described, the maths typeset, every internal "
-          "link resolves, the search finds chapter 04, and the menu opens on a phone")
+          "link resolves, the search finds chapter 04 in English and in Korean, the language switch leads to the same "
+          "page in the other language, and the menu opens on a phone")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ html_title = "Mixture Density Networks in PyTorch"
 html_static_path = ["_static"]
 html_favicon = "favicon.svg"
 html_css_files = ["custom.css"]
+html_js_files = ["language-switch.js"]  # a link to the same page in the other language (English / 한국어)
 html_context = {"default_mode": "light"}  # the figures have white backgrounds
 html_theme_options = {
     "repository_url": _repository_url(),

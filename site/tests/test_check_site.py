@@ -35,7 +35,7 @@ def check_one(site: Path, tmp_path: Path, name: str) -> list[str]:
 
 def test_the_site_passes_the_check_and_leaves_a_screenshot_of_each_page(built_site, tmp_path):
     assert check_site(built_site, tmp_path / "screenshots") == []
-    assert sorted(path.stem for path in (tmp_path / "screenshots").glob("*.png")) == sorted([*PAGES, "search", "phone-menu"])
+    assert sorted(path.stem for path in (tmp_path / "screenshots").glob("*.png")) == sorted([*PAGES, "search", "korean-search", "language-switch", "phone-menu"])
 
 
 def test_every_chapter_page_has_a_button_that_opens_it_on_colab(built_site):
@@ -100,9 +100,28 @@ def test_a_menu_button_that_does_nothing_fails_the_check(built_site, tmp_path):
 
 def test_downloads_are_the_notebooks_as_they_are_in_the_repository(built_site):
     repository = Path(__file__).resolve().parents[2]
-    for notebook in sorted((repository / "notebooks").rglob("*.ipynb")):
-        served = built_site / "_sources" / notebook.relative_to(repository)
+    notebooks = sorted((repository / "notebooks").rglob("[0-9][0-9]_*.ipynb"))
+    assert any("ko" in notebook.parts for notebook in notebooks)
+    for notebook in notebooks:  # the Korean ones from the Korean site, in ko/
+        site = built_site / "ko" if "ko" in notebook.relative_to(repository).parts else built_site
+        served = site / "_sources" / notebook.relative_to(repository)
         assert served.read_bytes() == notebook.read_bytes(), served
+
+
+def test_every_korean_chapter_has_a_colab_button_for_its_korean_notebook(built_site):
+    pages = sorted((built_site / "ko" / "notebooks" / "ko").glob("0*.html"))
+    assert len(pages) == 9
+    for page in pages:
+        address = f"notebooks/ko/{page.stem}.ipynb"
+        assert re.search(rf'href="https://colab\.research\.google\.com/github/[^"]+/blob/main/{address}"',
+                         page.read_text()), f"{page.name} has no Colab button for {address}"
+
+
+def test_a_missing_language_switch_fails_the_check(built_site, tmp_path):
+    site = broken_copy(built_site, tmp_path)
+    (site / "ko" / "_static" / "language-switch.js").write_text("// broken on purpose\n")
+    problems = check_site(site, tmp_path / "screenshots", pages={}, search=True)
+    assert any("ko/index.html: no visible language switch" in problem for problem in problems), problems
 
 
 def test_an_image_without_alt_text_fails_the_check(built_site, tmp_path):
