@@ -29,7 +29,8 @@ def names(path: Path) -> str:
 
 
 def glossary() -> list[tuple[str, str, bool]]:
-    """The glossary's rows: (English term, Korean term, whether the English follows it at first use)."""
+    """The glossary's rows: (English term, Korean term, whether the English follows it at first use). A Korean term
+    may name alternatives, 샘플 / 표본: a translation may use either."""
     rows = []
     for line in GLOSSARY_PATH.read_text(encoding="utf-8").splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
@@ -66,8 +67,10 @@ def english_term_pattern(term: str, after_hyphen: bool = False) -> re.Pattern:
 
 
 def korean_term_pattern(term: str) -> re.Pattern:
-    """The Korean term at the start of a word: 분산 (variance) is not found inside 공분산 (covariance)."""
-    return re.compile(r"(?<![\uac00-\ud7a3])" + re.escape(term))
+    """The Korean term (or any of its alternatives, split by ' / ') at the start of a word: 분산 (variance) is not
+    found inside 공분산 (covariance)."""
+    alternatives = "|".join(re.escape(alternative.strip()) for alternative in term.split(" / "))
+    return re.compile(r"(?<![\uac00-\ud7a3])(?:" + alternatives + ")")
 
 
 def cell_pairs(english_path: Path) -> list[tuple[str, str, str]]:
@@ -233,6 +236,7 @@ def test_the_checks_catch_broken_maths_glossary_and_english(tmp_path):
     assert english_term_pattern("likelihood", after_hyphen=True).search("negative log-likelihood")
     assert not english_term_pattern("batch").search("mini-batches") and english_term_pattern("batch").search("Batches")
     assert not korean_term_pattern("분산").search("공분산") and korean_term_pattern("분산").search("분산(variance)")
+    assert korean_term_pattern("샘플 / 표본").search("표본 추정값") and korean_term_pattern("샘플 / 표본").search("샘플링")
     assert re.search(r"\*\*[^*\n]*[^\w\s*]\*\*(?=\w)", "**격차(gap)**이며") and not re.search(
         r"\*\*[^*\n]*[^\w\s*]\*\*(?=\w)", "**격차**(gap)이며")
     assert "혼합 밀도 네트워크" in dict((english, korean) for english, korean, _ in glossary()).values()
