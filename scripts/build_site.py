@@ -24,6 +24,9 @@ import time
 import webbrowser
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_translation import english_notebooks, translated_notebook_path  # noqa: E402  (a sibling script)
+
 REPOSITORY = Path(__file__).resolve().parent.parent
 # Pages besides the notebooks, as they sit in the repository; the README becomes the landing page, index.md.
 PAGES = ["CONTRIBUTING.md", "data/README.md", "benchmarks/README.md"]
@@ -66,16 +69,9 @@ def to_site(text: str) -> str:
     return text
 
 
-def english_notebooks() -> list[Path]:
-    """The English chapters and solutions (notebooks/ko/ holds the Korean edition, a site of its own)."""
-    notebooks = REPOSITORY / "notebooks"
-    return sorted(notebooks.glob("[0-9][0-9]_*.ipynb")) + sorted(notebooks.glob("solutions/[0-9][0-9]_*.ipynb"))
-
-
 def korean_notebooks() -> list[Path]:
-    """The Korean chapters and solutions, as scripts/build_translation.py writes them."""
-    notebooks = REPOSITORY / "notebooks" / "ko"
-    return sorted(notebooks.glob("[0-9][0-9]_*.ipynb")) + sorted(notebooks.glob("solutions/[0-9][0-9]_*.ipynb"))
+    """The Korean chapters and solutions, as scripts/build_translation.py writes them (a site of their own)."""
+    return [translated_notebook_path("ko", notebook) for notebook in english_notebooks()]
 
 
 def korean_landing() -> str:

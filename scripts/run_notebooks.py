@@ -42,8 +42,8 @@ def run_notebook(path: Path) -> None:
 
 if __name__ == "__main__":
     root = Path(__file__).resolve().parent.parent
-    english = root / "notebooks"  # notebooks/ko/ is built from these (scripts/build_translation.py)
-    english_notebooks = sorted(english.glob("[0-9][0-9]_*.ipynb")) + sorted(english.glob("solutions/[0-9][0-9]_*.ipynb"))
-    paths = [Path(arg) for arg in sys.argv[1:]] or english_notebooks
+    from build_translation import english_notebooks  # a sibling script; notebooks/ko/ is built, not run
+
+    paths = [Path(arg) for arg in sys.argv[1:]] or english_notebooks()
     for notebook_path in paths:
         run_notebook(notebook_path)

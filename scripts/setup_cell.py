@@ -61,8 +61,8 @@ def write_setup_cell(path: Path) -> None:
 
 if __name__ == "__main__":
     root = Path(__file__).resolve().parent.parent
-    english = root / "notebooks"  # notebooks/ko/ is built from these (scripts/build_translation.py)
-    english_notebooks = sorted(english.glob("[0-9][0-9]_*.ipynb")) + sorted(english.glob("solutions/[0-9][0-9]_*.ipynb"))
-    for notebook_path in [Path(arg) for arg in sys.argv[1:]] or english_notebooks:
+    from build_translation import english_notebooks  # a sibling script; notebooks/ko/ copies the English cells
+
+    for notebook_path in [Path(arg) for arg in sys.argv[1:]] or english_notebooks():
         write_setup_cell(notebook_path)
         print(f"set-up cell written into {notebook_path}")
