@@ -74,18 +74,22 @@ def korean_notebooks() -> list[Path]:
     return [translated_notebook_path("ko", notebook) for notebook in english_notebooks()]
 
 
-def korean_landing() -> str:
-    """README.ko.md as the Korean site's landing page, then its parts' contents, and the solutions in their own list.
-
-    Its links to the English README and the licence go to the English site (raw HTML: they leave this site)."""
-    text = (REPOSITORY / "README.ko.md").read_text()
-
+def links_to_the_other_site(text: str, addresses: dict[str, str]) -> str:
+    """The text with its markdown links to these targets made raw HTML links to these addresses: they leave the site
+    being built (for the other language's site), where Sphinx would look for them in vain."""
     def anchor(address: str, words: str) -> str:
         words = re.sub(r"`([^`]+)`", r"<code>\1</code>", words)  # raw HTML: markdown inside it is not read
         return f'<a href="{address}">{words}</a>'
 
-    for target, address in KOREAN_LINKS_TO_ENGLISH.items():
+    for target, address in addresses.items():
         text = re.sub(r"\[([^\]]+)\]\(" + re.escape(target) + r"\)", lambda link: anchor(address, link.group(1)), text)
+    return text
+
+
+def korean_landing() -> str:
+    """README.ko.md as the Korean site's landing page, then its parts' contents; its links to the English README, the
+    licence and the data's page go to the English site."""
+    text = links_to_the_other_site((REPOSITORY / "README.ko.md").read_text(), KOREAN_LINKS_TO_ENGLISH)
     return text + "\n" + (REPOSITORY / "site" / "toc.ko.md").read_text()
 
 
@@ -113,8 +117,7 @@ def lay_out_sources(source: Path, language: str = "en") -> None:
             if page.name not in ("toc.md", "toc.ko.md"):
                 shutil.copy2(page, source / page.name)
         landing = (REPOSITORY / "README.md").read_text() + "\n" + (site / "toc.md").read_text()  # the parts' contents
-        # The README's first line links the Korean README; on the site, the Korean site (raw HTML: it leaves this site).
-        landing = re.sub(r"\[([^\]]+)\]\(README\.ko\.md\)", r'<a href="ko/index.html">\1</a>', landing)
+        landing = links_to_the_other_site(landing, {"README.ko.md": "ko/index.html"})  # the README's first line
         notebooks = english_notebooks()
     else:
         (source / "index.md").write_text(korean_landing())

@@ -22,9 +22,11 @@ Links written as in the English cell are rewritten to the translated chapters (a
 
 import argparse
 import copy
+import difflib
 import hashlib
+import os
 import re
-import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,9 +138,6 @@ def problems(language: str, notebook_path: Path) -> list[str]:
 
 def side_by_side(old: str, new: str, width: int = 60) -> str:
     """The old and the new English text in two columns, changed lines marked with '|'."""
-    import difflib
-    import textwrap
-
     def wrapped(text: str) -> list[str]:
         return [piece for line in text.splitlines() for piece in (textwrap.wrap(line, width) or [""])]
 
@@ -167,15 +166,9 @@ def rewrite_links(text: str, language: str, english_folder: Path, translated_fol
             resolved = translated_notebook_path(language, resolved)
         elif resolved == REPOSITORY / "README.md":
             resolved = REPOSITORY / f"README.{language}.md"
-        relative = Path(_relative(resolved, translated_folder))
+        relative = Path(os.path.relpath(resolved, translated_folder))
         return f"{match.group(1)}{relative.as_posix()}{hash_sign}{anchor}{match.group(3)}"
     return LINK.sub(rewrite, text)
-
-
-def _relative(target: Path, folder: Path) -> str:
-    """The path of `target` as seen from `folder` (both absolute), with '..' where needed."""
-    import os
-    return os.path.relpath(target, folder)
 
 
 def translated_notebook(language: str, notebook_path: Path) -> nbformat.NotebookNode:
@@ -254,5 +247,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(REPOSITORY))
     main()
