@@ -45,4 +45,7 @@ html_theme_options = {
     "use_repository_button": True,
     "launch_buttons": {"colab_url": "https://colab.research.google.com"},
     "show_toc_level": 2,
+    # The copyright line names the authors already; the theme's "By ..." line would repeat it (and in Korean reads
+    # "으로 ...", the particle before the name).
+    "footer_content_items": ["copyright", "last-updated", "extra-footer"],
 }
