@@ -918,8 +918,11 @@ def train(
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     seed: int = 0,
     progress: bool = True,
+    shuffle_seeds: list[int] | None = None,
 ) -> list[float]:
-    """Train model on (inputs, targets) with loss_fn; return the mean loss of every epoch (ValueError if not finite)."""
+    """Train model on (inputs, targets) with loss_fn; return the mean loss of every epoch (ValueError if not finite).
+    shuffle_seeds: for a SeedEnsemble, one seed per stacked model, each shuffling the data in its own order, as train
+    would with that seed alone (the models then see different batches; loss_fn gets targets (S, batch, T))."""
     _check_module("model", model)
     if not callable(loss_fn):
         raise ValueError(f"loss_fn must be a function of (model outputs, targets), such as mdn_loss, got {loss_fn!r}")
@@ -934,23 +937,36 @@ def train(
     if batch_size is not None:
         _check_integer("batch_size", batch_size, 1, ": batch_size must be positive (or None for full batches)")
     _check_seed(seed)
+    if shuffle_seeds is not None:
+        if not isinstance(model, SeedEnsemble) or not isinstance(shuffle_seeds, (list, tuple)) or len(shuffle_seeds) != (
+                len(model.stacked_parameters[0])):
+            raise ValueError("shuffle_seeds gives each model of a SeedEnsemble its own order: pass a list with one seed "
+                             f"per stacked model, or None, got {shuffle_seeds!r} for a {type(model).__name__}")
+        for each in shuffle_seeds:
+            _check_seed(each)
     device = next(model.parameters()).device
     inputs, targets = inputs.to(device), targets.to(device)
     n = inputs.shape[0]
     batch_size = n if batch_size is None else batch_size
-    shuffle = torch.Generator().manual_seed(seed)
+    shuffles = [torch.Generator().manual_seed(each) for each in (shuffle_seeds or [seed])]
     history = []
     bar = progress_bar(range(epochs), disable=not progress)
     for epoch in bar:
-        if batch_size < n:  # shuffled once per epoch, then cut into batches (one gather, not one per batch)
-            order = torch.randperm(n, generator=shuffle).to(device)
+        if shuffle_seeds is not None:  # each stacked model its own order: (S, N, features)
+            orders = torch.stack([torch.randperm(n, generator=shuffle) for shuffle in shuffles]).to(device)
+            epoch_inputs, epoch_targets = inputs[orders], targets[orders]
+        elif batch_size < n:  # shuffled once per epoch, then cut into batches (one gather, not one per batch)
+            order = torch.randperm(n, generator=shuffles[0]).to(device)
             epoch_inputs, epoch_targets = inputs[order], targets[order]
         else:
             epoch_inputs, epoch_targets = inputs, targets
         epoch_loss = torch.zeros((), device=device)
         for start in range(0, n, batch_size):
+            rows = slice(start, start + batch_size)
+            batch = (epoch_inputs[:, rows], epoch_targets[:, rows]) if shuffle_seeds is not None else (
+                epoch_inputs[rows], epoch_targets[rows])
             try:
-                loss = loss_fn(model(epoch_inputs[start : start + batch_size]), epoch_targets[start : start + batch_size])
+                loss = loss_fn(model(batch[0]), batch[1])
             except ValueError as error:  # e.g. a mixture gone NaN after too large a step: say when it happened
                 bar.close()
                 raise ValueError(f"epoch {epoch + 1}: {error}") from error
@@ -983,15 +999,16 @@ def mdn_loss(outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], targets: 
 
 def train_with_budget(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, loss_fn,
                       learning_rate: float = RECIPE_LEARNING_RATE, epochs: int = 70, seed: int = 0, progress: bool = False,
-                      batch_size: int | None = 1000) -> float:
-    """Train with the recommended recipe's budget (Adam, cosine decay, batches of 1000, 70 epochs); return seconds."""
+                      batch_size: int | None = 1000, shuffle_seeds: list[int] | None = None) -> float:
+    """Train with the recommended recipe's budget (Adam, cosine decay, batches of 1000, 70 epochs); return seconds.
+    shuffle_seeds: one per model of a SeedEnsemble, each its own batch order (see train)."""
     _check_number("learning_rate", learning_rate, lambda value: value > 0, "a positive number, such as 0.02")
     _check_integer("epochs", epochs, 1, ": epochs must be positive")
     _check_module("model", model)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)  # as the recipe's: one kernel per step
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     start = time.perf_counter()
-    train(model, inputs, targets, loss_fn, optimizer, epochs, batch_size, scheduler, seed, progress)
+    train(model, inputs, targets, loss_fn, optimizer, epochs, batch_size, scheduler, seed, progress, shuffle_seeds)
     return time.perf_counter() - start
 
 
@@ -1044,10 +1061,13 @@ def train_mixture_density_network(
 
 def _stacked_mixture_forward(template: MixtureDensityNetwork, parameters: dict, buffers: dict,
                              inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """MixtureDensityNetwork.forward for S stacked copies at once, by batched matrix products (faster than vmap)."""
-    if not isinstance(inputs, torch.Tensor) or inputs.dim() != 2 or inputs.shape[1] != template.input_mean.shape[0]:
-        raise ValueError(f"inputs must have shape (N, {template.input_mean.shape[0]}), got "
-                         f"{getattr(inputs, 'shape', type(inputs).__name__)}: pass a float tensor, one row per input")
+    """MixtureDensityNetwork.forward for S stacked copies at once, by batched matrix products (faster than vmap);
+    inputs (N, d) for every copy, or (S, N, d), each copy its own rows."""
+    n_models, width = buffers["input_mean"].shape
+    if not isinstance(inputs, torch.Tensor) or inputs.dim() not in (2, 3) or inputs.shape[-1] != width or (
+            inputs.dim() == 3 and inputs.shape[0] != n_models):
+        raise ValueError(f"inputs must have shape (N, {width}), or ({n_models}, N, {width}) with rows for each model, "
+                         f"got {getattr(inputs, 'shape', type(inputs).__name__)}: pass a float tensor, one row per input")
 
     def layer(weight: torch.Tensor, bias: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         """(S, N, in) -> (S, N, out); one input is a product, not a matrix product (faster)."""
@@ -1055,7 +1075,7 @@ def _stacked_mixture_forward(template: MixtureDensityNetwork, parameters: dict, 
             return torch.addcmul(bias[:, None], values, weight.transpose(1, 2))
         return torch.baddbmm(bias[:, None], values, weight.transpose(1, 2))
 
-    hidden = (inputs - buffers["input_mean"][:, None]) / buffers["input_std"][:, None]
+    hidden = (inputs - buffers["input_mean"][:, None]) / buffers["input_std"][:, None]  # (S, N, d) either way
     for index in range(0, len(template.hidden), 2):  # Linear, Tanh, Linear, Tanh, ...
         hidden = torch.tanh(layer(parameters[f"hidden.{index}.weight"], parameters[f"hidden.{index}.bias"], hidden))
     # The heads as one product, then split; transposed, (S, outputs, N), as in MixtureDensityNetwork.forward.
@@ -1097,15 +1117,17 @@ class SeedEnsemble(nn.Module):
         self.template = [copy.deepcopy(models[0]).to("meta")]  # held in a list, so it is not a submodule
 
     def forward(self, inputs: torch.Tensor):
-        """Every model's outputs on the same inputs, stacked along a new first axis."""
+        """Every model's outputs, stacked along a new first axis: on the same inputs (N, d), or each model on its own
+        rows of inputs (S, N, d)."""
         parameters = dict(zip(self.parameter_names, self.stacked_parameters))
         buffers = {name: getattr(self, f"stacked_buffer_{index}") for index, name in enumerate(self.buffer_names)}
         if type(self.template[0]) is MixtureDensityNetwork:  # not a subclass, whose forward may differ
             return _stacked_mixture_forward(self.template[0], parameters, buffers, inputs)
-        run_one = lambda one_parameters, one_buffers: torch.func.functional_call(  # noqa: E731
-            self.template[0], (one_parameters, one_buffers), (inputs,)
+        run_one = lambda one_parameters, one_buffers, one_inputs: torch.func.functional_call(  # noqa: E731
+            self.template[0], (one_parameters, one_buffers), (one_inputs,)
         )
-        return torch.func.vmap(run_one)(parameters, buffers)
+        own_rows = isinstance(inputs, torch.Tensor) and inputs.dim() == 3
+        return torch.func.vmap(run_one, in_dims=(0, 0, 0 if own_rows else None))(parameters, buffers, inputs)
 
     def unstack(self, models: list[nn.Module]) -> list[nn.Module]:
         """Copy each seed's trained weights back into models (same order as given), on the ensemble's device."""
@@ -1131,20 +1153,27 @@ def ensemble_nll(outputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor], targe
                          "seed axis: (S, N, K), and (S, N, K) or (S, N, K, D) for sigma and mu")
     log_pi, sigma, mu = outputs
     n_seeds = log_pi.shape[0]
+    if targets.dim() == 3:  # each model its own targets (train's shuffle_seeds): (S, N, T) to (S N, T)
+        if targets.shape[:2] != log_pi.shape[:2]:
+            raise ValueError(f"targets of shape (S, N, T) must match the outputs' (S, N) = {tuple(log_pi.shape[:2])}, "
+                             f"got {tuple(targets.shape)}: pass (N, T) targets shared by every model, or one set per model")
+        targets = targets.flatten(0, 1)
+    else:
+        targets = targets.repeat(n_seeds, 1)
     if mu.dim() == 3:  # 1-D targets: (S, N, K) to (S N, K) as a view of a components-first copy, the layout that
         # mixture_log_density works in, so that its own transpose copies nothing (one copy per tensor instead of two)
         rows = tuple(tensor.permute(2, 0, 1).reshape(tensor.shape[2], -1).t() for tensor in (log_pi, sigma, mu))
     else:
         rows = (log_pi.flatten(0, 1), sigma.flatten(0, 1), mu.flatten(0, 1))
     if mask is None:
-        return mixture_nll(*rows, targets.repeat(n_seeds, 1))
+        return mixture_nll(*rows, targets)
     if mask.shape != log_pi.shape[:2]:
         raise ValueError(f"mask must have shape (seeds, N) = {tuple(log_pi.shape[:2])}, got {tuple(mask.shape)}")
     if not bool(((mask == 0) | (mask == 1)).all()):
         raise ValueError("mask must hold only 0s (row left out) and 1s (row kept)")
     if not bool((mask.sum(dim=1) > 0).all()):
         raise ValueError("every seed's mask must select at least one row: a seed with no rows has no loss")
-    log_density = mixture_log_density(*rows, targets.repeat(n_seeds, 1)).view(n_seeds, -1)
+    log_density = mixture_log_density(*rows, targets).view(n_seeds, -1)
     kept = torch.where(mask.bool(), log_density, 0.0)  # not log_density * mask: -inf * 0 would be NaN
     return -(kept.sum(dim=1) / mask.sum(dim=1)).mean()
 

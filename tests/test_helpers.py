@@ -418,6 +418,61 @@ def test_seed_ensemble_trains_each_seed_as_on_its_own():
             assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
+def test_seed_ensemble_with_its_own_batch_orders_trains_each_seed_as_train_would_with_that_seed():
+    # shuffle_seeds: model s shuffles the data as train(seed=s) would alone, so the stacked seeds vary both their start
+    # and their batch order (notebook 05's choice of K), in mini-batches; with one shared order they would not.
+    inputs, targets = inverted_data(600, seed=0)
+    seeds = [0, 1, 2]
+
+    def fresh_models():
+        models = []
+        for seed in seeds:
+            torch.manual_seed(seed)
+            models.append(MixtureDensityNetwork(n_components=3, n_hidden=8).adapt_to_data(inputs, targets))
+        return models
+
+    def adam(model):
+        return torch.optim.Adam(model.parameters(), lr=0.01)
+
+    ensemble_models = fresh_models()
+    ensemble = SeedEnsemble(ensemble_models)
+    train(ensemble, inputs, targets, ensemble_nll, adam(ensemble), epochs=3, batch_size=200, progress=False,
+          shuffle_seeds=seeds)
+    ensemble.unstack(ensemble_models)
+    for seed, ensemble_model, alone in zip(seeds, ensemble_models, fresh_models()):
+        train(alone, inputs, targets, mdn_loss, adam(alone), epochs=3, batch_size=200, seed=seed, progress=False)
+        for a, b in zip(ensemble_model.state_dict().values(), alone.state_dict().values()):
+            assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
+    shared_models = fresh_models()
+    shared = SeedEnsemble(shared_models)
+    train(shared, inputs, targets, ensemble_nll, adam(shared), epochs=3, batch_size=200, progress=False)
+    shared.unstack(shared_models)
+    assert not torch.allclose(shared_models[1].mu_head.weight, ensemble_models[1].mu_head.weight, atol=1e-4), (
+        "with one shared order, seed 1 trains differently: the check above can fail")
+
+
+@pytest.mark.parametrize("model, shuffle_seeds, message", [
+    (MixtureDensityNetwork(), [0, 1], "one seed per stacked model"),
+    (SeedEnsemble([MixtureDensityNetwork(), MixtureDensityNetwork()]), [0, 1, 2], "one seed per stacked model"),
+    (SeedEnsemble([MixtureDensityNetwork(), MixtureDensityNetwork()]), [0, -1], "seed"),
+])
+def test_train_refuses_shuffle_seeds_that_do_not_fit_the_model(model, shuffle_seeds, message):
+    inputs, targets = inverted_data(50, seed=0)
+    with pytest.raises(ValueError, match=message):
+        train(model, inputs, targets, ensemble_nll, torch.optim.Adam(model.parameters()), epochs=1,
+              shuffle_seeds=shuffle_seeds, progress=False)
+
+
+def test_ensemble_nll_and_the_stacked_forward_refuse_rows_for_the_wrong_number_of_models():
+    inputs, targets = inverted_data(40, seed=0)
+    ensemble = SeedEnsemble([MixtureDensityNetwork(), MixtureDensityNetwork()])
+    with pytest.raises(ValueError, match=r"\(2, N, 1\) with rows for each model"):
+        ensemble(inputs.expand(3, -1, -1))
+    outputs = ensemble(inputs.expand(2, -1, -1))
+    with pytest.raises(ValueError, match="must match the outputs' \\(S, N\\)"):
+        ensemble_nll(outputs, targets.expand(3, -1, -1))
+
+
 def test_held_out_gap_matches_a_direct_computation():
     inputs, targets = inverted_data(300, seed=0)
     torch.manual_seed(0)
