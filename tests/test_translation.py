@@ -151,13 +151,14 @@ def test_every_link_resolves_to_the_korean_chapter_where_one_exists(path):
 def test_translations_use_the_glossary_terms(path):
     missing, terms = [], glossary()
     for cell_id, english, korean in cell_pairs(path):
+        english_prose, korean_prose = prose(english), prose(korean)
         for english_term, korean_term, _ in terms:
-            text = prose(english)
+            text = english_prose
             for longer, _, _ in terms:  # "posterior probability" is not a use of "posterior": the longer term has its own
                 if english_term.lower() in longer.lower() and longer != english_term:
                     text = english_term_pattern(longer).sub(" ", text)
             if english_term_pattern(english_term).search(text) and not korean_term_pattern(korean_term).search(
-                    prose(korean)):
+                    korean_prose):
                 missing.append(f"cell {cell_id}: the English says '{english_term}'; the glossary's "
                                f"'{korean_term}' is missing")
     assert not missing, f"{path.name} (see translations/ko/GLOSSARY.md):\n" + "\n".join(missing)
@@ -165,12 +166,12 @@ def test_translations_use_the_glossary_terms(path):
 
 @pytest.mark.parametrize("path", ENGLISH, ids=names)
 def test_each_term_is_followed_by_its_english_at_first_use(path):
-    missing = []
+    missing, korean_prose = [], [(korean, prose(korean)) for _, _, korean in cell_pairs(path)]
     for english_term, korean_term, glossed in glossary():
         if not glossed:
             continue
-        first = next((korean for _, _, korean in cell_pairs(path) if korean_term_pattern(korean_term).search(prose(korean))),
-                     None)
+        pattern = korean_term_pattern(korean_term)
+        first = next((korean for korean, text in korean_prose if pattern.search(text)), None)
         if first is None:
             continue
         # The English may follow the word the term begins: 평가용 데이터(held-out data), 촐레스키 인수(Cholesky factor).
