@@ -21,7 +21,6 @@ Links written as in the English cell are rewritten to the translated chapters (a
 """
 
 import argparse
-import copy
 import difflib
 import hashlib
 import os
@@ -178,18 +177,17 @@ def translated_notebook(language: str, notebook_path: Path) -> nbformat.Notebook
         raise ValueError(f"the {language} translation cannot be built yet:\n" + "\n".join(found))
     notebook = nbformat.read(notebook_path, as_version=4)
     translations = read_translations(translation_path(language, notebook_path))
-    translated = copy.deepcopy(notebook)
     target = translated_notebook_path(language, notebook_path)
     first = True
-    for cell in translated.cells:
+    for cell in notebook.cells:  # read afresh above: changing it changes no English file
         if cell.cell_type != "markdown":
             continue
         text = rewrite_links(translations[cell.id].text, language, notebook_path.parent, target.parent)
         if first:
             text, first = f"{text}\n\n{CODE_IN_ENGLISH_NOTE[language]}", False
         cell.source = text
-    translated.metadata["language"] = language
-    return translated
+    notebook.metadata["language"] = language
+    return notebook
 
 
 def build(language: str, notebooks: list[Path]) -> list[Path]:

@@ -39,10 +39,14 @@ def glossary() -> list[tuple[str, str, bool]]:
     return rows
 
 
+def without_code(text: str) -> str:
+    """Markdown text without its fenced and inline code (where a $ is not maths)."""
+    return re.sub(r"`[^`]*`", " ", re.sub(r"```.*?```", " ", text, flags=re.DOTALL))
+
+
 def prose(text: str) -> str:
     """Markdown text without its code (fenced and inline), maths, HTML comments and link targets."""
-    text = re.sub(r"```.*?```", " ", text, flags=re.DOTALL)
-    text = re.sub(r"`[^`]*`", " ", text)
+    text = without_code(text)
     text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.DOTALL)
     text = re.sub(r"(?<!\\)\$.*?(?<!\\)\$", " ", text, flags=re.DOTALL)
     text = re.sub(r"<!--.*?-->", " ", text, flags=re.DOTALL)
@@ -51,8 +55,7 @@ def prose(text: str) -> str:
 
 def maths(text: str) -> list[str]:
     """The formulas of a markdown text, display and inline, whitespace collapsed, sorted (word order may change)."""
-    text = re.sub(r"```.*?```", " ", text, flags=re.DOTALL)
-    text = re.sub(r"`[^`]*`", " ", text)
+    text = without_code(text)
     found = re.findall(r"\$\$.*?\$\$", text, flags=re.DOTALL)
     text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.DOTALL)
     found += re.findall(r"(?<!\\)\$.+?(?<!\\)\$", text, flags=re.DOTALL)
