@@ -11,6 +11,7 @@ Conventions used everywhere below:
 """
 
 import copy
+import functools
 import math
 import numbers
 import os
@@ -470,16 +471,26 @@ def _check_covariance(covariance, output_dim: int) -> None:
                          "variance, so use covariance='diagonal'")
 
 
+@functools.lru_cache
+def _lower_triangular_source(size: int, device: torch.device) -> torch.Tensor:
+    """For _lower_triangular: which of [diagonal, entries below, 0] fills each entry of a D x D matrix, flattened.
+    Built once per size and device (a training step would otherwise build it anew)."""
+    rows, columns = torch.tril_indices(size, size, -1).tolist()
+    source = torch.full((size, size), size + len(rows), dtype=torch.long)  # the zero
+    source[range(size), range(size)] = torch.arange(size)
+    source[rows, columns] = torch.arange(size, size + len(rows))
+    return source.flatten().to(device)
+
+
 def _lower_triangular(diagonal: torch.Tensor, off_diagonal: torch.Tensor) -> torch.Tensor:
     """Lower-triangular matrices (..., D, D) from their diagonals (..., D) and the entries below, row by row
     (..., D (D - 1) / 2), as torch.tril_indices(D, D, -1) orders them; zeros above the diagonal."""
     size = diagonal.shape[-1]
-    rows, columns = torch.tril_indices(size, size, -1).tolist()
-    source = torch.full((size, size), diagonal.shape[-1] + off_diagonal.shape[-1], dtype=torch.long)  # the zero
-    source[range(size), range(size)] = torch.arange(size)
-    source[rows, columns] = torch.arange(size, size + len(rows))
+    if off_diagonal.shape[-1] != size * (size - 1) // 2:
+        raise ValueError(f"a {size} x {size} factor has {size * (size - 1) // 2} entries below its diagonal, got "
+                         f"{off_diagonal.shape[-1]}")
     values = torch.cat([diagonal, off_diagonal, torch.zeros_like(diagonal[..., :1])], dim=-1)
-    return values[..., source.flatten().to(values.device)].unflatten(-1, (size, size))
+    return values[..., _lower_triangular_source(size, values.device)].unflatten(-1, (size, size))
 
 
 class MixtureDensityNetwork(nn.Module):
@@ -550,11 +561,12 @@ class MixtureDensityNetwork(nn.Module):
             raise ValueError(f"inputs must have shape (N, {self.input_mean.shape[0]}), got "
                              f"{getattr(inputs, 'shape', type(inputs).__name__)}: pass a float tensor, one row per input")
         hidden = (inputs - self.input_mean) / self.input_std
-        for layer in self.hidden:
-            if isinstance(layer, nn.Linear) and layer.in_features == 1:  # one input: a product, faster than a matmul
-                hidden = torch.addcmul(layer.bias, hidden, layer.weight.t())
+        for layer in self.hidden:  # what each layer computes, called directly (a module call costs more than a tanh)
+            if type(layer) is nn.Linear:  # one input: a product, faster than a matrix product
+                hidden = (torch.addcmul(layer.bias, hidden, layer.weight.t()) if layer.in_features == 1
+                          else torch.addmm(layer.bias, hidden, layer.weight.t()))
             else:
-                hidden = layer(hidden)
+                hidden = torch.tanh(hidden) if type(layer) is nn.Tanh else layer(hidden)
         # The heads as one product, transposed: (outputs, N). PyTorch's CPU kernels run several times faster
         # over a long last axis (the rows) than over a short one (the components).
         heads = self._heads()
@@ -562,17 +574,16 @@ class MixtureDensityNetwork(nn.Module):
                               torch.cat([head.weight for head in heads]), hidden.t())
         logits, log_sigma, mu, *off_diagonal = outputs.split([head.out_features for head in heads])
         log_pi = torch.log_softmax(logits, dim=0).t()
-        shape = (self.n_components, self.output_dim, inputs.shape[0])  # (K, D, N), then viewed as (N, K, D)
         scale, shift = self.target_std[:, None], self.target_mean[:, None]
+        if self.output_dim == 1:  # 1-D targets: (K, N), viewed as (N, K), the convention of the series
+            return log_pi, ((torch.exp(log_sigma) + self.sigma_floor) * scale).t(), (mu * scale + shift).t()
+        shape = (self.n_components, self.output_dim, inputs.shape[0])  # (K, D, N), then viewed as (N, K, D)
         mu = (mu.view(shape) * scale + shift).permute(2, 0, 1)
         if self.covariance == "full":  # L = diag(target_std) L_standardised: Sigma = diag(s) Sigma_std diag(s)
             width = (torch.exp(log_sigma).view(shape) + self.sigma_floor).permute(2, 0, 1)
             below = off_diagonal[0].view(self.n_components, -1, inputs.shape[0]).permute(2, 0, 1)
             return log_pi, _lower_triangular(width, below) * scale, mu
-        sigma = ((torch.exp(log_sigma).view(shape) + self.sigma_floor) * scale).permute(2, 0, 1)
-        if self.output_dim == 1:
-            return log_pi, sigma[:, :, 0], mu[:, :, 0]  # 1-D targets: the (N, K) convention of the series
-        return log_pi, sigma, mu
+        return log_pi, ((torch.exp(log_sigma).view(shape) + self.sigma_floor) * scale).permute(2, 0, 1), mu
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1059,44 +1070,40 @@ def train_mixture_density_network(
     return model, history
 
 
-def _stacked_mixture_forward(template: MixtureDensityNetwork, parameters: dict, buffers: dict,
-                             inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """MixtureDensityNetwork.forward for S stacked copies at once, by batched matrix products (faster than vmap);
-    inputs (N, d) for every copy, or (S, N, d), each copy its own rows."""
+def _stacked_mixture_forward(ensemble: "SeedEnsemble", inputs: torch.Tensor):
+    """MixtureDensityNetwork.forward for the ensemble's S stacked copies at once, by batched matrix products (faster
+    than vmap); inputs (N, d) for every copy, or (S, N, d), each copy its own rows."""
+    template, buffers = ensemble.template[0], ensemble.stacked_buffers()
     n_models, width = buffers["input_mean"].shape
     if not isinstance(inputs, torch.Tensor) or inputs.dim() not in (2, 3) or inputs.shape[-1] != width or (
             inputs.dim() == 3 and inputs.shape[0] != n_models):
         raise ValueError(f"inputs must have shape (N, {width}), or ({n_models}, N, {width}) with rows for each model, "
                          f"got {getattr(inputs, 'shape', type(inputs).__name__)}: pass a float tensor, one row per input")
-
-    def layer(weight: torch.Tensor, bias: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-        """(S, N, in) -> (S, N, out); one input is a product, not a matrix product (faster)."""
-        if values.shape[2] == 1:
-            return torch.addcmul(bias[:, None], values, weight.transpose(1, 2))
-        return torch.baddbmm(bias[:, None], values, weight.transpose(1, 2))
-
     hidden = (inputs - buffers["input_mean"][:, None]) / buffers["input_std"][:, None]  # (S, N, d) either way
-    for index in range(0, len(template.hidden), 2):  # Linear, Tanh, Linear, Tanh, ...
-        hidden = torch.tanh(layer(parameters[f"hidden.{index}.weight"], parameters[f"hidden.{index}.bias"], hidden))
+    parameters = list(ensemble.stacked_parameters.parameters())  # hidden layers' weights and biases, then the heads'
+    n_hidden = len(template.hidden)  # (Linear, Tanh) pairs: as many hidden parameters (a weight and a bias per Linear)
+    for index in range(0, n_hidden, 2):  # (S, N, in) -> (S, N, out); one input: a product, not a matrix product
+        weight, bias = parameters[index], parameters[index + 1]
+        hidden = torch.tanh(torch.addcmul(bias[:, None], hidden, weight.transpose(1, 2)) if hidden.shape[2] == 1
+                            else torch.baddbmm(bias[:, None], hidden, weight.transpose(1, 2)))
     # The heads as one product, then split; transposed, (S, outputs, N), as in MixtureDensityNetwork.forward.
-    heads = ["pi_head", "sigma_head", "mu_head"] + (["off_diagonal_head"] if template.covariance == "full" else [])
-    outputs = torch.baddbmm(torch.cat([parameters[f"{head}.bias"] for head in heads], dim=1)[:, :, None],
-                            torch.cat([parameters[f"{head}.weight"] for head in heads], dim=1), hidden.transpose(1, 2))
-    n_components, output_dim = template.n_components, template.output_dim
-    logits, log_sigma, mu, *off_diagonal = outputs.split([parameters[f"{head}.bias"].shape[1] for head in heads], dim=1)
-    shape = (hidden.shape[0], n_components, output_dim, hidden.shape[1])  # (S, K, D, N), then viewed as (S, N, K, D)
-    scale, shift = buffers["target_std"][:, None, :, None], buffers["target_mean"][:, None, :, None]
-    floor = buffers["sigma_floor"][:, None, None, None]
-    mu = (mu.view(shape) * scale + shift).permute(0, 3, 1, 2)
+    heads = parameters[n_hidden:]  # weight, bias of each head, in the order forward splits them
+    outputs = torch.baddbmm(torch.cat(list(heads[1::2]), dim=1)[:, :, None], torch.cat(list(heads[0::2]), dim=1),
+                            hidden.transpose(1, 2))
+    logits, log_sigma, mu, *off_diagonal = outputs.split(ensemble.head_sizes, dim=1)
     log_pi = torch.log_softmax(logits, dim=1).transpose(1, 2)
+    floor = buffers["sigma_floor"][:, None, None]
+    if template.output_dim == 1:  # (S, K, N), then viewed as (S, N, K)
+        scale, shift = buffers["target_std"][:, :, None], buffers["target_mean"][:, :, None]
+        return log_pi, ((torch.exp(log_sigma) + floor) * scale).transpose(1, 2), (mu * scale + shift).transpose(1, 2)
+    shape = (hidden.shape[0], template.n_components, template.output_dim, hidden.shape[1])  # (S, K, D, N)
+    scale, shift = buffers["target_std"][:, None, :, None], buffers["target_mean"][:, None, :, None]
+    mu = (mu.view(shape) * scale + shift).permute(0, 3, 1, 2)  # viewed as (S, N, K, D)
     if template.covariance == "full":  # each factor's rows scaled by the target's std, as in the single model
-        width = (torch.exp(log_sigma).view(shape) + floor).permute(0, 3, 1, 2)
-        below = off_diagonal[0].view(hidden.shape[0], n_components, -1, hidden.shape[1]).permute(0, 3, 1, 2)
+        width = (torch.exp(log_sigma).view(shape) + floor[..., None]).permute(0, 3, 1, 2)
+        below = off_diagonal[0].view(hidden.shape[0], template.n_components, -1, hidden.shape[1]).permute(0, 3, 1, 2)
         return log_pi, _lower_triangular(width, below) * buffers["target_std"][:, None, None, :, None], mu
-    sigma = ((torch.exp(log_sigma).view(shape) + floor) * scale).permute(0, 3, 1, 2)
-    if output_dim == 1:
-        return log_pi, sigma[..., 0], mu[..., 0]
-    return log_pi, sigma, mu
+    return log_pi, ((torch.exp(log_sigma).view(shape) + floor[..., None]) * scale).permute(0, 3, 1, 2), mu
 
 
 class SeedEnsemble(nn.Module):
@@ -1110,24 +1117,36 @@ class SeedEnsemble(nn.Module):
             raise ValueError("every model must be of the same class with the same sizes (the same parameter and buffer "
                              "shapes), so that their weights can be stacked: train different sizes in separate ensembles")
         parameters, buffers = torch.func.stack_module_state(models)
+        self.head_sizes = []  # for MixtureDensityNetwork (not a subclass, whose forward may differ): each head's outputs
+        if type(models[0]) is MixtureDensityNetwork:  # the hidden layers' weights and biases in turn, then the heads'
+            names = {module: name for name, module in models[0].named_children()}
+            heads = [names[head] for head in models[0]._heads()]  # in the order forward splits them
+            order = [name for name in parameters if name.startswith("hidden.")]
+            parameters = {name: parameters[name] for name in order + [f"{head}.{kind}" for head in heads
+                                                                      for kind in ("weight", "bias")]}
+            self.head_sizes = [getattr(models[0], head).out_features for head in heads]
         self.parameter_names, self.buffer_names = list(parameters), list(buffers)
         self.stacked_parameters = nn.ParameterList(nn.Parameter(parameters[name]) for name in self.parameter_names)
         for index, name in enumerate(self.buffer_names):
             self.register_buffer(f"stacked_buffer_{index}", buffers[name])
         self.template = [copy.deepcopy(models[0]).to("meta")]  # held in a list, so it is not a submodule
 
+    def stacked_buffers(self) -> dict[str, torch.Tensor]:
+        """The models' buffers, stacked, by their names in one model."""
+        return {name: getattr(self, f"stacked_buffer_{index}") for index, name in enumerate(self.buffer_names)}
+
     def forward(self, inputs: torch.Tensor):
         """Every model's outputs, stacked along a new first axis: on the same inputs (N, d), or each model on its own
         rows of inputs (S, N, d)."""
-        parameters = dict(zip(self.parameter_names, self.stacked_parameters))
-        buffers = {name: getattr(self, f"stacked_buffer_{index}") for index, name in enumerate(self.buffer_names)}
-        if type(self.template[0]) is MixtureDensityNetwork:  # not a subclass, whose forward may differ
-            return _stacked_mixture_forward(self.template[0], parameters, buffers, inputs)
+        if self.head_sizes:
+            return _stacked_mixture_forward(self, inputs)
         run_one = lambda one_parameters, one_buffers, one_inputs: torch.func.functional_call(  # noqa: E731
             self.template[0], (one_parameters, one_buffers), (one_inputs,)
         )
         own_rows = isinstance(inputs, torch.Tensor) and inputs.dim() == 3
-        return torch.func.vmap(run_one, in_dims=(0, 0, 0 if own_rows else None))(parameters, buffers, inputs)
+        parameters = dict(zip(self.parameter_names, self.stacked_parameters))
+        return torch.func.vmap(run_one, in_dims=(0, 0, 0 if own_rows else None))(parameters, self.stacked_buffers(),
+                                                                                  inputs)
 
     def unstack(self, models: list[nn.Module]) -> list[nn.Module]:
         """Copy each seed's trained weights back into models (same order as given), on the ensemble's device."""
@@ -1135,11 +1154,10 @@ class SeedEnsemble(nn.Module):
         if len(models) != len(self.stacked_parameters[0]):
             raise ValueError(f"pass as many models as the ensemble holds ({len(self.stacked_parameters[0])}), "
                              f"got {len(models)}")
+        stacked = dict(zip(self.parameter_names, self.stacked_parameters)) | self.stacked_buffers()
         for seed_index, model in enumerate(models):
             model.to(self.stacked_parameters[0].device)
-            state = {name: value[seed_index] for name, value in zip(self.parameter_names, self.stacked_parameters)}
-            state |= {name: getattr(self, f"stacked_buffer_{i}")[seed_index] for i, name in enumerate(self.buffer_names)}
-            model.load_state_dict({name: value.detach() for name, value in state.items()})
+            model.load_state_dict({name: value[seed_index].detach() for name, value in stacked.items()})
         return models
 
 
