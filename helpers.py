@@ -1073,7 +1073,7 @@ def train_mixture_density_network(
 def _stacked_mixture_forward(ensemble: "SeedEnsemble", inputs: torch.Tensor):
     """MixtureDensityNetwork.forward for the ensemble's S stacked copies at once, by batched matrix products (faster
     than vmap); inputs (N, d) for every copy, or (S, N, d), each copy its own rows."""
-    template, buffers = ensemble.template[0], ensemble.stacked_buffers()
+    template, buffers = ensemble.template[0], ensemble._stacked_buffers()
     n_models, width = buffers["input_mean"].shape
     if not isinstance(inputs, torch.Tensor) or inputs.dim() not in (2, 3) or inputs.shape[-1] != width or (
             inputs.dim() == 3 and inputs.shape[0] != n_models):
@@ -1131,7 +1131,7 @@ class SeedEnsemble(nn.Module):
             self.register_buffer(f"stacked_buffer_{index}", buffers[name])
         self.template = [copy.deepcopy(models[0]).to("meta")]  # held in a list, so it is not a submodule
 
-    def stacked_buffers(self) -> dict[str, torch.Tensor]:
+    def _stacked_buffers(self) -> dict[str, torch.Tensor]:
         """The models' buffers, stacked, by their names in one model."""
         return {name: getattr(self, f"stacked_buffer_{index}") for index, name in enumerate(self.buffer_names)}
 
@@ -1145,7 +1145,7 @@ class SeedEnsemble(nn.Module):
         )
         own_rows = isinstance(inputs, torch.Tensor) and inputs.dim() == 3
         parameters = dict(zip(self.parameter_names, self.stacked_parameters))
-        return torch.func.vmap(run_one, in_dims=(0, 0, 0 if own_rows else None))(parameters, self.stacked_buffers(),
+        return torch.func.vmap(run_one, in_dims=(0, 0, 0 if own_rows else None))(parameters, self._stacked_buffers(),
                                                                                   inputs)
 
     def unstack(self, models: list[nn.Module]) -> list[nn.Module]:
@@ -1154,7 +1154,7 @@ class SeedEnsemble(nn.Module):
         if len(models) != len(self.stacked_parameters[0]):
             raise ValueError(f"pass as many models as the ensemble holds ({len(self.stacked_parameters[0])}), "
                              f"got {len(models)}")
-        stacked = dict(zip(self.parameter_names, self.stacked_parameters)) | self.stacked_buffers()
+        stacked = dict(zip(self.parameter_names, self.stacked_parameters)) | self._stacked_buffers()
         for seed_index, model in enumerate(models):
             model.to(self.stacked_parameters[0].device)
             model.load_state_dict({name: value[seed_index].detach() for name, value in stacked.items()})
