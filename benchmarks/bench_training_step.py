@@ -5,8 +5,13 @@ On one CPU thread, for the recipe's network (2 x 32 tanh, K = 12, the inverted p
 the step as the series takes it (autograd, helpers' loss, fused Adam) as the baseline; the forward pass alone; and
 the same step written by hand (forward, mixture loss and backward in plain tensor operations, no autograd, the same
 fused Adam), after checking that the hand-written gradients equal autograd's. Each time is the median of interleaved
-runs, printed with its ratio to the baseline. Expect under a minute. The question it answers (issue 17): is a step
-bound by autograd's bookkeeping, which hand-written code would remove, or by the tensor kernels themselves?
+runs, printed with its ratio to the baseline. The question it answers (issue 17): is a step bound by autograd's
+bookkeeping, which hand-written code would remove, or by the tensor kernels themselves?
+
+A second table splits a step's cost into the part that grows with the batch and the part that does not: steps on
+10 rows and on 1 000, for the recipe's network and for three stacked models of the original recipe's size (notebook
+06's SeedEnsemble), against a minimal stacked step (four stacked tensors, no standardising, no checks, torch
+operations only) and the same minimal step with the series' hand-written mixture gradients. Expect half a minute.
 """
 
 import math
@@ -18,7 +23,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from helpers import inverted_data, mdn_loss, recipe_network  # noqa: E402
+import helpers  # noqa: E402
+from helpers import (MixtureDensityNetwork, SeedEnsemble, ensemble_nll, inverted_data, mdn_loss,  # noqa: E402
+                     recipe_network, seed_everything)
 
 BATCH, STEPS, REPEATS = 1000, 200, 7
 
@@ -54,6 +61,84 @@ def hand_written_step(network, inputs: torch.Tensor, targets: torch.Tensor) -> t
     return loss
 
 
+def median_milliseconds(ways: dict, steps: int = STEPS) -> dict[str, float]:
+    """The median time of one call of each way, in ms, over REPEATS interleaved runs of `steps` calls."""
+    times = {name: [] for name in ways}
+    for _ in range(REPEATS):  # interleaved, so that other work on the machine hits every way alike
+        for name, way in ways.items():
+            for _ in range(20):
+                way()
+            start = time.perf_counter()
+            for _ in range(steps):
+                way()
+            times[name].append((time.perf_counter() - start) / steps * 1e3)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def minimal_stacked_step(models: list, inputs: torch.Tensor, targets: torch.Tensor, hand_gradients: bool):
+    """A step of the models (one hidden layer each) stacked as four tensors, without standardising or checks."""
+    first = [torch.stack([getattr(model.hidden[0], name).detach() for model in models]).requires_grad_()
+             for name in ("weight", "bias")]
+    heads = [torch.stack([torch.cat([getattr(head, name) for head in model._heads()]).detach() for model in models])
+             .requires_grad_() for name in ("weight", "bias")]
+    optimizer = torch.optim.Adam(first + heads, lr=1e-4, fused=True)
+    k, repeated = models[0].n_components, targets.repeat(len(models), 1)
+
+    def step():
+        hidden = torch.tanh(torch.addcmul(first[1][:, None], inputs, first[0].transpose(1, 2)))  # (S, N, H)
+        outputs = torch.baddbmm(heads[1][:, :, None], heads[0], hidden.transpose(1, 2))  # (S, 3K, N)
+        logits, log_sigma, mu = outputs.split(k, dim=1)
+        log_pi, sigma = torch.log_softmax(logits, dim=1), torch.exp(log_sigma)
+        if hand_gradients:
+            rows = [tensor.transpose(0, 1).reshape(k, -1)[:, :, None] for tensor in (log_pi, mu, sigma)]
+            loss = -helpers._ScalarMixtureLogDensity.apply(*rows, repeated[None])[0].mean()
+        else:
+            z = (targets.t()[None] - mu) / sigma
+            loss = -torch.logsumexp(log_pi - 0.5 * z * z - log_sigma, dim=1).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return step
+
+
+def fixed_cost_table() -> None:
+    """Steps on 10 rows and on 1 000: the part of a step's cost that does not grow with the batch."""
+    inputs, targets = inverted_data(20_000, seed=0)
+    rows = {}
+    for n in (10, BATCH):
+        batch_inputs, batch_targets = inputs[:n], targets[:n]
+        seed_everything(0)
+        network = recipe_network(inputs, targets)
+        optimizer = torch.optim.Adam(network.parameters(), lr=1e-4, fused=True)
+        models = []
+        for seed in range(3):
+            seed_everything(seed)
+            models.append(MixtureDensityNetwork(n_components=5, n_hidden=20).adapt_to_data(inputs, targets))
+        ensemble = SeedEnsemble(models)
+        ensemble_optimizer = torch.optim.Adam(ensemble.parameters(), lr=1e-4, fused=True)
+
+        def single_step(network=network, optimizer=optimizer, batch=(batch_inputs, batch_targets)):
+            optimizer.zero_grad()
+            mdn_loss(network(batch[0]), batch[1]).backward()
+            optimizer.step()
+
+        def stacked_step(ensemble=ensemble, optimizer=ensemble_optimizer, batch=(batch_inputs, batch_targets)):
+            optimizer.zero_grad()
+            ensemble_nll(ensemble(batch[0]), batch[1]).backward()
+            optimizer.step()
+
+        ways = {"recipe network, one model": single_step,
+                "three stacked models (06's original size)": stacked_step,
+                "  minimal stacked step, torch ops only": minimal_stacked_step(models, batch_inputs, batch_targets, False),
+                "  minimal, with the hand-written gradients": minimal_stacked_step(models, batch_inputs, batch_targets,
+                                                                                   True)}
+        rows[n] = median_milliseconds(ways)
+    print(f"\nThe part of a step that does not grow with the batch (ms per step, median of {REPEATS} interleaved runs)")
+    print(f"{'':>44}  {'10 rows':>8}  {f'{BATCH} rows':>10}")
+    for name in rows[10]:
+        print(f"{name:>44}  {rows[10][name]:8.3f}  {rows[BATCH][name]:10.3f}")
+
+
 def main() -> None:
     torch.set_num_threads(1)
     inputs, targets = inverted_data(20_000, seed=0)
@@ -85,21 +170,13 @@ def main() -> None:
 
     ways = {"the series' step (autograd)": autograd_step, "forward pass alone": forward_only,
             "the step written by hand": hand_step}
-    times = {name: [] for name in ways}
-    for _ in range(REPEATS):  # interleaved, so that other work on the machine hits every way alike
-        for name, way in ways.items():
-            for _ in range(20):
-                way()
-            start = time.perf_counter()
-            for _ in range(STEPS):
-                way()
-            times[name].append((time.perf_counter() - start) / STEPS * 1e3)
-    baseline = statistics.median(times["the series' step (autograd)"])
+    medians = median_milliseconds(ways)
+    baseline = medians["the series' step (autograd)"]
     print(f"torch {torch.__version__}, CPU, {torch.get_num_threads()} thread; recipe network, K = 12, batch {BATCH}")
     print("hand-written gradients equal autograd's (checked)")
-    for name in ways:
-        median = statistics.median(times[name])
+    for name, median in medians.items():
         print(f"{name:>30}: {median:6.3f} ms per step ({median / baseline:.2f}x)")
+    fixed_cost_table()
 
 
 if __name__ == "__main__":
