@@ -1081,14 +1081,14 @@ def _stacked_mixture_forward(ensemble: "SeedEnsemble", inputs: torch.Tensor):
                          f"got {getattr(inputs, 'shape', type(inputs).__name__)}: pass a float tensor, one row per input")
     hidden = (inputs - buffers["input_mean"][:, None]) / buffers["input_std"][:, None]  # (S, N, d) either way
     parameters = list(ensemble.stacked_parameters.parameters())  # hidden layers' weights and biases, then the heads'
-    n_hidden = len(template.hidden)  # (Linear, Tanh) pairs: as many hidden parameters (a weight and a bias per Linear)
+    n_hidden = len(template.hidden)  # (Linear, Tanh) pairs, so also the number of hidden weights and biases
     for index in range(0, n_hidden, 2):  # (S, N, in) -> (S, N, out); one input: a product, not a matrix product
         weight, bias = parameters[index], parameters[index + 1]
         hidden = torch.tanh(torch.addcmul(bias[:, None], hidden, weight.transpose(1, 2)) if hidden.shape[2] == 1
                             else torch.baddbmm(bias[:, None], hidden, weight.transpose(1, 2)))
     # The heads as one product, then split; transposed, (S, outputs, N), as in MixtureDensityNetwork.forward.
     heads = parameters[n_hidden:]  # weight, bias of each head, in the order forward splits them
-    outputs = torch.baddbmm(torch.cat(list(heads[1::2]), dim=1)[:, :, None], torch.cat(list(heads[0::2]), dim=1),
+    outputs = torch.baddbmm(torch.cat(heads[1::2], dim=1)[:, :, None], torch.cat(heads[0::2], dim=1),
                             hidden.transpose(1, 2))
     logits, log_sigma, mu, *off_diagonal = outputs.split(ensemble.head_sizes, dim=1)
     log_pi = torch.log_softmax(logits, dim=1).transpose(1, 2)
