@@ -341,17 +341,29 @@ def old_faithful(path: str | Path = OLD_FAITHFUL_PATH) -> tuple[torch.Tensor, to
 # ----------------------------------------------------------------------------------------------
 
 
-def _true_log_normaliser(inputs: torch.Tensor, grid_size: int = 2001, chunk: int = 2048) -> torch.Tensor:
-    """log of the integral over |x| <= DATA_BOUND of N(y; f(x), 1) dx, for each y in inputs (N, 1), in float64."""
+def _trapezoid_grid(grid_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Points over |x| <= DATA_BOUND, in float64, and their trapezoid rule's weights (half weight at both ends)."""
     grid = torch.linspace(-DATA_BOUND, DATA_BOUND, grid_size, dtype=torch.float64)
-    rule = torch.full_like(grid, grid[1] - grid[0])  # trapezoid rule: half weight at both ends
+    rule = torch.full_like(grid, grid[1] - grid[0])
     rule[0] = rule[-1] = rule[0] / 2
-    curve = true_function(grid)[None, :]
-    pieces = []
-    for rows in inputs.double().split(chunk):  # in chunks, so that 20 000 inputs never need a 20 000 x 2001 matrix
+    return grid, rule
+
+
+def _shifted_likelihoods(inputs: torch.Tensor, grid: torch.Tensor, chunk: int = 2048):
+    """For each chunk of inputs y (n, 1): N(y; f(x), 1) at every x of the grid, divided by its largest value in each
+    row (a log-sum-exp's shift), (n, grid), and the smallest squared distance, (n, 1), which gives that value back.
+    In chunks, so that 20 000 inputs never need a 20 000 x 2001 matrix; f is computed on the grid once."""
+    curve = true_function(grid)
+    for rows in inputs.detach().cpu().double().split(chunk):
         squared = ((rows - curve) / NOISE_STD) ** 2
-        closest = squared.amin(dim=1, keepdim=True)  # log-sum-exp: factor out the largest term, then a matrix product
-        pieces.append((squared.sub_(closest).mul_(-0.5).exp_() @ rule[:, None]).log_() - 0.5 * closest)
+        closest = squared.amin(dim=1, keepdim=True)
+        yield squared.sub_(closest).mul_(-0.5).exp_(), closest
+
+
+def _true_log_normaliser(inputs: torch.Tensor, grid_size: int = 2001) -> torch.Tensor:
+    """log of the integral over |x| <= DATA_BOUND of N(y; f(x), 1) dx, for each y in inputs (N, 1), in float64."""
+    grid, rule = _trapezoid_grid(grid_size)
+    pieces = [(shifted @ rule[:, None]).log_() - 0.5 * closest for shifted, closest in _shifted_likelihoods(inputs, grid)]
     return torch.cat(pieces) - math.log(NOISE_STD) - LOG_SQRT_2PI  # and the Gaussian's constant
 
 
@@ -382,16 +394,11 @@ def _true_conditional_moments(inputs: torch.Tensor, grid_size: int = 2001) -> tu
     _check_finite("inputs", inputs, DATA_ADVICE)
     _check_integer("grid_size", grid_size, 401, ": a coarser grid cannot resolve the true density's narrowest peaks "
                    "(width about 0.17)")
-    grid = torch.linspace(-DATA_BOUND, DATA_BOUND, grid_size, dtype=torch.float64)
-    curve = true_function(grid)  # p(x | y) is proportional to N(y; f(x), 1) on the box: f on the grid once, for all y
-    rule = torch.full_like(grid, grid[1] - grid[0])  # the trapezoid rule's weights: half at both ends
-    rule[0] = rule[-1] = rule[0] / 2
+    grid, rule = _trapezoid_grid(grid_size)  # p(x | y) is proportional to N(y; f(x), 1) on the box
     powers = torch.stack([rule, rule * grid, rule * grid**2], dim=1)  # integrals of the density times 1, x and x^2
     means, variances = [], []
-    for rows in inputs.detach().cpu().double().split(2048):
-        squared = ((rows - curve) / NOISE_STD) ** 2
-        weight = squared.sub_(squared.amin(dim=1, keepdim=True)).mul_(-0.5).exp_()  # the density up to a factor per row
-        total, first, second = (weight @ powers).unbind(dim=1)  # that factor is divided out below
+    for shifted, _ in _shifted_likelihoods(inputs, grid):  # the density up to a factor per row
+        total, first, second = (shifted @ powers).unbind(dim=1)  # that factor is divided out below
         means.append((first / total)[:, None])
         variances.append((second / total)[:, None] - means[-1] ** 2)  # float64: no cancellation at this size
     return torch.cat(means), torch.cat(variances)
