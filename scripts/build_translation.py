@@ -175,6 +175,11 @@ def translated_notebook(language: str, notebook_path: Path) -> nbformat.Notebook
     found = problems(language, notebook_path)
     if found:
         raise ValueError(f"the {language} translation cannot be built yet:\n" + "\n".join(found))
+    return _translate(language, notebook_path)
+
+
+def _translate(language: str, notebook_path: Path) -> nbformat.NotebookNode:
+    """translated_notebook, for a notebook whose translation has been checked."""
     notebook = nbformat.read(notebook_path, as_version=4)
     translations = read_translations(translation_path(language, notebook_path))
     target = translated_notebook_path(language, notebook_path)
@@ -201,7 +206,7 @@ def build(language: str, notebooks: list[Path]) -> list[Path]:
     for path in notebooks:
         target = translated_notebook_path(language, path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(translated_notebook(language, path), target)
+        nbformat.write(_translate(language, path), target)  # checked above, every notebook before any is written
         written.append(target)
     return written
 
