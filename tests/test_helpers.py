@@ -397,53 +397,52 @@ def test_train_refuses_bad_settings(settings):
               **settings)
 
 
+def seeded_models(inputs: torch.Tensor, targets: torch.Tensor, seeds: list[int], **sizes) -> list[MixtureDensityNetwork]:
+    """One MDN of these sizes per seed, each started from torch.manual_seed(seed) and adapted to the data."""
+    models = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        models.append(MixtureDensityNetwork(**sizes).adapt_to_data(inputs, targets))
+    return models
+
+
+def assert_same_weights(model: torch.nn.Module, other: torch.nn.Module) -> None:
+    """The two models' parameters and buffers agree to float32 rounding after a few training steps."""
+    for a, b in zip(model.state_dict().values(), other.state_dict().values()):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
 def test_seed_ensemble_trains_each_seed_as_on_its_own():
     inputs, targets = inverted_data(500, seed=0)
-
-    def fresh_models():
-        models = []
-        for seed in range(3):
-            torch.manual_seed(seed)
-            models.append(MixtureDensityNetwork(n_components=3, n_hidden=8, n_layers=2).adapt_to_data(inputs, targets))
-        return models
-
-    ensemble_models = fresh_models()
+    sizes = {"n_components": 3, "n_hidden": 8, "n_layers": 2}
+    ensemble_models = seeded_models(inputs, targets, [0, 1, 2], **sizes)
     ensemble = SeedEnsemble(ensemble_models)
     train(ensemble, inputs, targets, ensemble_nll, torch.optim.Adam(ensemble.parameters(), lr=0.01), epochs=5,
           progress=False)
     ensemble.unstack(ensemble_models)
-    for ensemble_model, alone in zip(ensemble_models, fresh_models()):
+    for ensemble_model, alone in zip(ensemble_models, seeded_models(inputs, targets, [0, 1, 2], **sizes)):
         train(alone, inputs, targets, mdn_loss, torch.optim.Adam(alone.parameters(), lr=0.01), epochs=5, progress=False)
-        for a, b in zip(ensemble_model.state_dict().values(), alone.state_dict().values()):
-            assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
+        assert_same_weights(ensemble_model, alone)
 
 
 def test_seed_ensemble_with_its_own_batch_orders_trains_each_seed_as_train_would_with_that_seed():
     # shuffle_seeds: model s shuffles the data as train(seed=s) would alone, so the stacked seeds vary both their start
     # and their batch order (notebook 05's choice of K), in mini-batches; with one shared order they would not.
     inputs, targets = inverted_data(600, seed=0)
-    seeds = [0, 1, 2]
-
-    def fresh_models():
-        models = []
-        for seed in seeds:
-            torch.manual_seed(seed)
-            models.append(MixtureDensityNetwork(n_components=3, n_hidden=8).adapt_to_data(inputs, targets))
-        return models
+    seeds, sizes = [0, 1, 2], {"n_components": 3, "n_hidden": 8}
 
     def adam(model):
         return torch.optim.Adam(model.parameters(), lr=0.01)
 
-    ensemble_models = fresh_models()
+    ensemble_models = seeded_models(inputs, targets, seeds, **sizes)
     ensemble = SeedEnsemble(ensemble_models)
     train(ensemble, inputs, targets, ensemble_nll, adam(ensemble), epochs=3, batch_size=200, progress=False,
           shuffle_seeds=seeds)
     ensemble.unstack(ensemble_models)
-    for seed, ensemble_model, alone in zip(seeds, ensemble_models, fresh_models()):
+    for seed, ensemble_model, alone in zip(seeds, ensemble_models, seeded_models(inputs, targets, seeds, **sizes)):
         train(alone, inputs, targets, mdn_loss, adam(alone), epochs=3, batch_size=200, seed=seed, progress=False)
-        for a, b in zip(ensemble_model.state_dict().values(), alone.state_dict().values()):
-            assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
-    shared_models = fresh_models()
+        assert_same_weights(ensemble_model, alone)
+    shared_models = seeded_models(inputs, targets, seeds, **sizes)
     shared = SeedEnsemble(shared_models)
     train(shared, inputs, targets, ensemble_nll, adam(shared), epochs=3, batch_size=200, progress=False)
     shared.unstack(shared_models)

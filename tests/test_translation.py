@@ -22,6 +22,8 @@ LANGUAGE = "ko"
 ENGLISH = build_translation.english_notebooks()
 GLOSSARY_PATH = REPOSITORY / "translations" / LANGUAGE / "GLOSSARY.md"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
+# Bold that CommonMark never closes: ** after punctuation and before a letter, as in **격차(gap)**이며.
+UNCLOSED_BOLD = re.compile(r"\*\*[^*\n]*[^\w\s*]\*\*(?=\w)")
 
 
 def names(path: Path) -> str:
@@ -204,7 +206,7 @@ def test_bold_text_closes_before_a_particle(path):
     # CommonMark closes ** only if it is not both after punctuation and before a letter: in **격차(gap)**이며 the
     # bold never closes and the asterisks show. Write **격차**(gap)이며.
     unclosed = [f"cell {cell_id}: {match.group(0)}" for cell_id, _, korean in cell_pairs(path)
-                for match in re.finditer(r"\*\*[^*\n]*[^\w\s*]\*\*(?=\w)", korean)]
+                for match in UNCLOSED_BOLD.finditer(korean)]
     assert not unclosed, f"{path.name}: bold that does not render:\n" + "\n".join(unclosed)
 
 
@@ -241,8 +243,7 @@ def test_the_checks_catch_broken_maths_glossary_and_english(tmp_path):
     assert not english_term_pattern("batch").search("mini-batches") and english_term_pattern("batch").search("Batches")
     assert not korean_term_pattern("분산").search("공분산") and korean_term_pattern("분산").search("분산(variance)")
     assert korean_term_pattern("샘플 / 표본").search("표본 추정값") and korean_term_pattern("샘플 / 표본").search("샘플링")
-    assert re.search(r"\*\*[^*\n]*[^\w\s*]\*\*(?=\w)", "**격차(gap)**이며") and not re.search(
-        r"\*\*[^*\n]*[^\w\s*]\*\*(?=\w)", "**격차**(gap)이며")
+    assert UNCLOSED_BOLD.search("**격차(gap)**이며") and not UNCLOSED_BOLD.search("**격차**(gap)이며")
     assert "혼합 밀도 네트워크" in dict((english, korean) for english, korean, _ in glossary()).values()
 
 
