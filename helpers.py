@@ -1285,11 +1285,13 @@ def gap_to_truth(truth_log_density: torch.Tensor, model_log_density: torch.Tenso
     return gap_per_point.mean().item(), gap_per_point.std().item() / math.sqrt(len(gap_per_point))
 
 
-def held_out_gap(model: MixtureDensityNetwork, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[float, float]:
-    """Mean held-out NLL of model minus that of the true density (nats), and its standard error."""
+def held_out_gap(model: MixtureDensityNetwork, inputs: torch.Tensor, targets: torch.Tensor,
+                 truth_log_density: torch.Tensor | None = None) -> tuple[float, float]:
+    """Mean held-out NLL of model minus that of the true density (nats), and its standard error;
+    truth_log_density (N, 1), optional: true_conditional_log_density(inputs, targets), if already computed."""
     if not isinstance(model, MixtureDensityNetwork):
         raise ValueError(f"model must be a MixtureDensityNetwork, got {type(model).__name__}")
-    return gaps_to_truth([model], inputs, targets)[0]
+    return gaps_to_truth([model], inputs, targets, truth_log_density)[0]
 
 
 # ----------------------------------------------------------------------------------------------

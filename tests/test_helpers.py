@@ -543,13 +543,15 @@ def test_network_with_vector_inputs_and_targets():
         model(torch.zeros(5, 1))
 
 
-def test_gaps_to_truth_matches_held_out_gap_for_each_model():
+def test_gaps_to_truth_matches_held_out_gap_for_each_model_with_or_without_a_precomputed_truth():
     inputs, targets = inverted_data(300, seed=0)
     models = []
     for seed in range(2):
         torch.manual_seed(seed)
         models.append(MixtureDensityNetwork().adapt_to_data(inputs, targets))
     assert gaps_to_truth(models, inputs, targets) == [held_out_gap(model, inputs, targets) for model in models]
+    truth = true_conditional_log_density(inputs, targets)
+    assert [held_out_gap(model, inputs, targets, truth) for model in models] == gaps_to_truth(models, inputs, targets)
 
 
 def test_probability_integral_transform_of_one_gaussian_is_its_cdf():
