@@ -479,14 +479,12 @@ def _check_covariance(covariance, output_dim: int) -> None:
 
 
 @functools.lru_cache
-def _lower_triangular_source(size: int, device: torch.device) -> torch.Tensor:
-    """For _lower_triangular: which of [diagonal, entries below, 0] fills each entry of a D x D matrix, flattened.
-    Built once per size and device (a training step would otherwise build it anew)."""
-    rows, columns = torch.tril_indices(size, size, -1).tolist()
-    source = torch.full((size, size), size + len(rows), dtype=torch.long)  # the zero
-    source[range(size), range(size)] = torch.arange(size)
-    source[rows, columns] = torch.arange(size, size + len(rows))
-    return source.flatten().to(device)
+def _lower_triangular_layout(size: int) -> tuple[int, ...]:
+    """For _lower_triangular: where each entry of a D x D matrix, row by row, comes from: i < D, the diagonal's i-th
+    value; D <= i < D (D + 1) / 2, the (i - D)-th entry below the diagonal; -1, zero. Built once per size."""
+    below = iter(range(size, size * (size + 1) // 2))  # the entries below the diagonal, row by row
+    return tuple(row if row == column else next(below) if column < row else -1
+                 for row in range(size) for column in range(size))
 
 
 def _lower_triangular(diagonal: torch.Tensor, off_diagonal: torch.Tensor) -> torch.Tensor:
@@ -496,8 +494,12 @@ def _lower_triangular(diagonal: torch.Tensor, off_diagonal: torch.Tensor) -> tor
     if off_diagonal.shape[-1] != size * (size - 1) // 2:
         raise ValueError(f"a {size} x {size} factor has {size * (size - 1) // 2} entries below its diagonal, got "
                          f"{off_diagonal.shape[-1]}")
-    values = torch.cat([diagonal, off_diagonal, torch.zeros_like(diagonal[..., :1])], dim=-1)
-    return values[..., _lower_triangular_source(size, values.device)].unflatten(-1, (size, size))
+    sources = [*diagonal.unbind(-1), *off_diagonal.unbind(-1)]
+    zero = torch.zeros_like(sources[0])
+    # One stack of the D x D entries: its gradient is a slice per entry (an index into the values, the same entries,
+    # would need a scatter, several times slower)
+    return torch.stack([sources[index] if index >= 0 else zero for index in _lower_triangular_layout(size)],
+                       dim=-1).unflatten(-1, (size, size))
 
 
 class MixtureDensityNetwork(nn.Module):
@@ -709,18 +711,21 @@ class _ScalarMixtureLogDensity(torch.autograd.Function):
         return weighted, weighted_z, grad_sigma, grad_targets
 
 
-def _solve_lower_triangular(scale_tril: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    """z with L z = values for lower-triangular L (..., D, D) and values (..., D): forward substitution, row by row, for
-    small D (two to three times faster than torch.linalg.solve_triangular for D = 2, backward pass included)."""
-    if scale_tril.shape[-1] > 8:  # the row loop grows as D^2 operations: a library solve wins for large D
-        return torch.linalg.solve_triangular(scale_tril, values[..., None], upper=False)[..., 0]
+def _solve_lower_triangular(entries: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """z with L z = values for lower-triangular L given entry first, (D, D, ...), and values (D, ...); z is (D, ...).
+    Forward substitution, row by row, for small D (two to three times faster than torch.linalg.solve_triangular for
+    D = 2, backward pass included). Entry first, every step works on contiguous blocks, not on strided views."""
+    size = entries.shape[0]
+    if size > 8:  # the row loop grows as D^2 operations: a library solve wins for large D
+        matrices, columns = entries.movedim((0, 1), (-2, -1)), values.movedim(0, -1)[..., None]
+        return torch.linalg.solve_triangular(matrices, columns, upper=False)[..., 0].movedim(-1, 0)
     solved = []
-    for row in range(scale_tril.shape[-1]):
-        remainder = values[..., row]
+    for row in range(size):
+        remainder = values[row]
         for column in range(row):
-            remainder = remainder - scale_tril[..., row, column] * solved[column]
-        solved.append(remainder / scale_tril[..., row, row])
-    return torch.stack(solved, dim=-1)
+            remainder = remainder - entries[row, column] * solved[column]
+        solved.append(remainder / entries[row, row])
+    return torch.stack(solved)
 
 
 def mixture_log_density(
@@ -743,13 +748,16 @@ def mixture_log_density(
     if mu.dim() == 2:  # 1-D: T separate scalar targets per row, (K, N, T)
         log_density, densities_finite = _ScalarMixtureLogDensity.apply(
             log_weights[:, :, None], mu.t().contiguous()[:, :, None], sigma.t().contiguous()[:, :, None], targets[None])
-    elif _is_full(sigma) and targets.shape[1] == mu.shape[2]:  # full covariance: z = L^-1 (target - mu), (K, N, D)
-        scale_tril = sigma.transpose(0, 1)
-        z = _solve_lower_triangular(scale_tril, targets[None] - mu.transpose(0, 1))
-        log_determinant = torch.log(scale_tril.diagonal(dim1=-2, dim2=-1)).sum(dim=2)  # log sqrt(det Sigma)
-        component_log_density = -0.5 * (z * z).sum(dim=2) - log_determinant - mu.shape[2] * LOG_SQRT_2PI
+    elif _is_full(sigma) and targets.shape[1] == mu.shape[2]:  # full covariance: z = L^-1 (target - mu), (D, K, N)
+        # Entry first: each entry of the factors, and each coordinate of target - mu, a contiguous (K, N) block. On
+        # strided views of (N, K, D, D) the same elementwise steps run several times more slowly.
+        entries = sigma.permute(2, 3, 1, 0).contiguous()
+        z = _solve_lower_triangular(entries, (targets.t()[:, None] - mu.permute(2, 1, 0)).contiguous())
+        diagonal = torch.stack([entries[index, index] for index in range(len(entries))])
+        log_determinant = torch.log(diagonal).sum(dim=0)  # log sqrt(det Sigma)
+        component_log_density = -0.5 * (z * z).sum(dim=0) - log_determinant - mu.shape[2] * LOG_SQRT_2PI
         # The solve reads only the lower triangle: entries above it must be refused, not silently ignored.
-        densities_finite = torch.isfinite(component_log_density.detach().sum()) & (_above_diagonal(scale_tril) == 0).all()
+        densities_finite = torch.isfinite(component_log_density.detach().sum()) & (_above_diagonal(sigma) == 0).all()
         log_density = _logsumexp_over_components(log_weights + component_log_density)[:, None]
     elif targets.shape[1] == mu.shape[2]:  # D-dimensional: one target vector per row; diagonal covariance, (K, D, N)
         component_log_density = _normal_log_density(targets.t()[None], mu.permute(1, 2, 0).contiguous(),
