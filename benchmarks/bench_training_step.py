@@ -11,7 +11,8 @@ bookkeeping, which hand-written code would remove, or by the tensor kernels them
 A second table splits a step's cost into the part that grows with the batch and the part that does not: steps on
 10 rows and on 1 000, for the recipe's network and for three stacked models of the original recipe's size (notebook
 06's SeedEnsemble), against a minimal stacked step (four stacked tensors, no standardising, no checks, torch
-operations only) and the same minimal step with the series' hand-written mixture gradients. Expect half a minute.
+operations only) and the same minimal step with the series' hand-written mixture gradients. A third table times
+notebook 07's step on the robot arm, with diagonal and with full covariance. Expect half a minute.
 """
 
 import math
@@ -24,8 +25,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import helpers  # noqa: E402
-from helpers import (MixtureDensityNetwork, SeedEnsemble, ensemble_nll, inverted_data, mdn_loss,  # noqa: E402
-                     recipe_network, seed_everything)
+from helpers import (MixtureDensityNetwork, SeedEnsemble, arm_data, ensemble_nll, inverted_data,  # noqa: E402
+                     mdn_loss, recipe_network, seed_everything)
 
 BATCH, STEPS, REPEATS = 1000, 200, 7
 
@@ -139,6 +140,28 @@ def fixed_cost_table() -> None:
         print(f"{name:>44}  {rows[10][name]:8.3f}  {rows[BATCH][name]:10.3f}")
 
 
+def arm_table() -> None:
+    """Notebook 07's steps: the recipe's network on the robot arm (K = 4, D = 2), diagonal against full covariance."""
+    positions, angles = arm_data(20_000, seed=0)
+    ways = {}
+    for covariance in ("diagonal", "full"):
+        seed_everything(0)
+        network = recipe_network(positions, angles, n_components=4, covariance=covariance)
+        optimizer = torch.optim.Adam(network.parameters(), lr=1e-4, fused=True)
+
+        def step(network=network, optimizer=optimizer):
+            optimizer.zero_grad()
+            mdn_loss(network(positions[:BATCH]), angles[:BATCH]).backward()
+            optimizer.step()
+
+        ways[f"robot arm, {covariance} covariance"] = step
+    medians = median_milliseconds(ways)
+    print(f"\nNotebook 07's network on the robot arm (K = 4, D = 2, batch {BATCH}; median of {REPEATS} interleaved "
+          "runs)")
+    for name, median in medians.items():
+        print(f"{name:>44}: {median:6.3f} ms per step ({median / medians['robot arm, diagonal covariance']:.2f}x)")
+
+
 def main() -> None:
     torch.set_num_threads(1)
     inputs, targets = inverted_data(20_000, seed=0)
@@ -177,6 +200,7 @@ def main() -> None:
     for name, median in medians.items():
         print(f"{name:>30}: {median:6.3f} ms per step ({median / baseline:.2f}x)")
     fixed_cost_table()
+    arm_table()
 
 
 if __name__ == "__main__":
