@@ -1268,6 +1268,12 @@ def gaps_to_truth(models: list[MixtureDensityNetwork], inputs: torch.Tensor, tar
                                           or truth_log_density.shape != (len(inputs), 1)):
         raise ValueError(f"truth_log_density must be a tensor of shape ({len(inputs)}, 1), as "
                          "true_conditional_log_density(inputs, targets) returns, or None to compute it here")
+    if truth_log_density is not None:  # the right shape, yet perhaps another data set's: recompute its first rows
+        first = slice(0, 8)
+        if not torch.allclose(truth_log_density[first].detach().cpu().double(),
+                              true_conditional_log_density(inputs[first], targets[first]), rtol=1e-9, atol=1e-9):
+            raise ValueError("truth_log_density is not true_conditional_log_density(inputs, targets) for these inputs "
+                             "and targets (its first rows differ): compute it for these very points, or pass None")
     # The slow part, computed once for all the models (or passed in, computed once for all the calls).
     truth = true_conditional_log_density(inputs, targets) if truth_log_density is None else truth_log_density
     gaps = []

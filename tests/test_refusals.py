@@ -306,8 +306,11 @@ REFUSALS = [
      "truth_log_density hold NaN or inf"),
     ("held_out_gap", "a network that is not an MDN", lambda: held_out_gap(mse_network(INPUTS), INPUTS, TARGETS),
      "model must be a MixtureDensityNetwork"),
-    ("held_out_gap", "a precomputed truth for other points", lambda: held_out_gap(
+    ("held_out_gap", "a precomputed truth of the wrong length", lambda: held_out_gap(
         mdn(), INPUTS, TARGETS, torch.zeros(10, 1)), r"truth_log_density must be a tensor of shape \(50, 1\)"),
+    ("held_out_gap", "the precomputed truth of another data set", lambda: held_out_gap(
+        mdn(), INPUTS, TARGETS, true_conditional_log_density(*inverted_data(50, seed=1))),
+     "truth_log_density is not true_conditional_log_density"),
     ("component_colour", "a negative component", lambda: component_colour(-1), "k must be an integer >= 0"),
     ("plot_data", "inputs and targets of different lengths", lambda: plot_data(new_axes(), INPUTS, TARGETS[:10]),
      "targets must have shape .* rows like the inputs"),
