@@ -496,8 +496,8 @@ def _lower_triangular(diagonal: torch.Tensor, off_diagonal: torch.Tensor) -> tor
                          f"{off_diagonal.shape[-1]}")
     sources = [*diagonal.unbind(-1), *off_diagonal.unbind(-1)]
     zero = torch.zeros_like(sources[0])
-    # One stack of the D x D entries: its gradient is a slice per entry (an index into the values, the same entries,
-    # would need a scatter, several times slower)
+    # A stack of the D x D entries, whose gradient is a slice per entry (indexing a concatenation of the entries
+    # instead would make the gradient a scatter, several times slower)
     return torch.stack([sources[index] if index >= 0 else zero for index in _lower_triangular_layout(size)],
                        dim=-1).unflatten(-1, (size, size))
 
