@@ -62,6 +62,16 @@ def hand_written_step(network, inputs: torch.Tensor, targets: torch.Tensor) -> t
     return loss
 
 
+def autograd_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss_fn, inputs: torch.Tensor,
+                  targets: torch.Tensor):
+    """One training step as the series takes it (autograd, the given loss, the optimizer), as a function of nothing."""
+    def step():
+        optimizer.zero_grad()
+        loss_fn(model(inputs), targets).backward()
+        optimizer.step()
+    return step
+
+
 def median_milliseconds(ways: dict, steps: int = STEPS) -> dict[str, float]:
     """The median time of one call of each way, in ms, over REPEATS interleaved runs of `steps` calls."""
     times = {name: [] for name in ways}
@@ -117,19 +127,9 @@ def fixed_cost_table() -> None:
             models.append(MixtureDensityNetwork(n_components=5, n_hidden=20).adapt_to_data(inputs, targets))
         ensemble = SeedEnsemble(models)
         ensemble_optimizer = torch.optim.Adam(ensemble.parameters(), lr=1e-4, fused=True)
-
-        def single_step(network=network, optimizer=optimizer, batch=(batch_inputs, batch_targets)):
-            optimizer.zero_grad()
-            mdn_loss(network(batch[0]), batch[1]).backward()
-            optimizer.step()
-
-        def stacked_step(ensemble=ensemble, optimizer=ensemble_optimizer, batch=(batch_inputs, batch_targets)):
-            optimizer.zero_grad()
-            ensemble_nll(ensemble(batch[0]), batch[1]).backward()
-            optimizer.step()
-
-        ways = {"recipe network, one model": single_step,
-                "three stacked models (06's original size)": stacked_step,
+        ways = {"recipe network, one model": autograd_step(network, optimizer, mdn_loss, batch_inputs, batch_targets),
+                "three stacked models (06's original size)": autograd_step(ensemble, ensemble_optimizer, ensemble_nll,
+                                                                           batch_inputs, batch_targets),
                 "  minimal stacked step, torch ops only": minimal_stacked_step(models, batch_inputs, batch_targets, False),
                 "  minimal, with the hand-written gradients": minimal_stacked_step(models, batch_inputs, batch_targets,
                                                                                    True)}
@@ -148,13 +148,8 @@ def arm_table() -> None:
         seed_everything(0)
         network = recipe_network(positions, angles, n_components=4, covariance=covariance)
         optimizer = torch.optim.Adam(network.parameters(), lr=1e-4, fused=True)
-
-        def step(network=network, optimizer=optimizer):
-            optimizer.zero_grad()
-            mdn_loss(network(positions[:BATCH]), angles[:BATCH]).backward()
-            optimizer.step()
-
-        ways[f"robot arm, {covariance} covariance"] = step
+        ways[f"robot arm, {covariance} covariance"] = autograd_step(network, optimizer, mdn_loss, positions[:BATCH],
+                                                                    angles[:BATCH])
     medians = median_milliseconds(ways)
     print(f"\nNotebook 07's network on the robot arm (K = 4, D = 2, batch {BATCH}; median of {REPEATS} interleaved "
           "runs)")
@@ -178,11 +173,6 @@ def main() -> None:
     for parameter, expected in zip(network.parameters(), reference):
         assert torch.allclose(parameter.grad, expected, rtol=1e-4, atol=1e-6), "hand-written gradients differ"
 
-    def autograd_step():
-        optimizer.zero_grad()
-        mdn_loss(network(batch_inputs), batch_targets).backward()
-        optimizer.step()
-
     def forward_only():
         with torch.no_grad():
             network(batch_inputs)
@@ -191,7 +181,8 @@ def main() -> None:
         hand_written_step(network, batch_inputs, batch_targets)
         optimizer.step()
 
-    ways = {"the series' step (autograd)": autograd_step, "forward pass alone": forward_only,
+    ways = {"the series' step (autograd)": autograd_step(network, optimizer, mdn_loss, batch_inputs, batch_targets),
+            "forward pass alone": forward_only,
             "the step written by hand": hand_step}
     medians = median_milliseconds(ways)
     baseline = medians["the series' step (autograd)"]
